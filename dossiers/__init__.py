@@ -1,0 +1,132 @@
+"""Dossiers: protection-measure dossiers of a national crisis centre."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+from config import Config, load_config
+
+from .extensions import babel, csrf, db, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Build the application; `config` overrides the environment's configuration."""
+    app = Flask(__name__, instance_relative_config=True)
+    if isinstance(config, dict):
+        base = load_config(config.get("CONFIG_NAME"))
+        app.config.from_object(base)
+        app.config.update(config)
+    else:
+        app.config.from_object(config or load_config())
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_project_path("migrations")))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    # Sessions are server-side rows (auth.py); the cookie only names one.
+    login_manager.session_protection = None
+
+    from .auth import user_for_token
+
+    login_manager.user_loader(user_for_token)
+
+    from flask_bootstrap import Bootstrap5
+
+    app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+    Bootstrap5(app)
+
+
+def _select_locale() -> str | None:
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+
+
+def register_blueprints(app: Flask) -> None:
+    from .views import admin, auth, casework, dashboard, dossiers, main, measures, statistics
+
+    for module in (main, auth, dashboard, dossiers, casework, measures, statistics, admin):
+        app.register_blueprint(module.bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    def page(code: int, title: str, message: str):
+        return render_template("errors.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):
+        return page(
+            400,
+            _l("The form has expired"),
+            _l(
+                "The page was open too long or was sent twice. Go back, reload "
+                "the page and try again. Nothing was saved."
+            ),
+        )
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page(400, _l("Bad request"), _l("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return page(403, _l("Not allowed"), _l("Your role does not give access to this page."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, _l("Not found"), _l("There is nothing here for you."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return page(405, _l("Not allowed"), _l("This page does not accept that request."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return page(
+            500,
+            _l("Something went wrong"),
+            _l("The error was logged and nothing was saved. Try again later."),
+        )
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import access
+    from .labels import label
+    from .models import DossierState
+
+    app.context_processor(access.template_helpers)
+    app.jinja_env.globals["DossierState"] = DossierState
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["day"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+    app.jinja_env.filters["moment"] = lambda t: t.strftime("%d/%m/%Y %H:%M") if t else ""
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def _project_path(name: str) -> Path:
+    return Path(__file__).resolve().parent.parent / name

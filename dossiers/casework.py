@@ -1,0 +1,368 @@
+"""What officers and partners do to a dossier, apart from moving it (workflow.py).
+
+Each function checks the domain rule, writes, and records the audit event in the
+caller's transaction; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import audit
+from .extensions import db
+from .models import (
+    AssessmentSource,
+    Dossier,
+    DossierKind,
+    DossierPerson,
+    DossierState,
+    Event,
+    EventKind,
+    Measure,
+    MeasureStatus,
+    MeasureType,
+    Organisation,
+    Person,
+    ReferenceCounter,
+    ThreatAssessment,
+    ThreatGround,
+    User,
+    VipCategory,
+    now_utc,
+)
+
+
+class RuleBroken(Exception):
+    """A request the domain refuses; its message says why, for the user."""
+
+
+def next_sequence(kind: DossierKind, year: int) -> int:
+    """Hand out the next sequence number of a kind and year.
+
+    The counter row is updated before it is read, so the row (PostgreSQL) or the
+    database (SQLite) stays locked by this transaction until it commits: two officers
+    creating dossiers at once get different numbers, without gaps.
+    """
+    bump = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.kind == kind, ReferenceCounter.year == year)
+        .values(last_sequence=ReferenceCounter.last_sequence + 1)
+    )
+    if db.session.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with db.session.begin_nested():
+                db.session.add(ReferenceCounter(kind=kind, year=year, last_sequence=0))
+        except IntegrityError:
+            pass  # another transaction created it first; the bump below waits for it
+        db.session.execute(bump)
+    return (
+        db.session.scalar(
+            select(ReferenceCounter.last_sequence).where(
+                ReferenceCounter.kind == kind, ReferenceCounter.year == year
+            )
+        )
+        or 0
+    )
+
+
+def create_dossier(
+    *,
+    kind: DossierKind,
+    title: str,
+    opened_on: dt.date,
+    actor: User,
+    ground: ThreatGround | None = None,
+    lead_officer: User | None = None,
+) -> Dossier:
+    if opened_on > dt.date.today():
+        raise RuleBroken(_l("A dossier cannot be opened in the future."))
+    if kind is DossierKind.VIP_PROTECTION:
+        ground = None
+    sequence = next_sequence(kind, opened_on.year)
+    dossier = Dossier(
+        reference=f"{kind.prefix}-{opened_on.year}-{sequence:04d}",
+        kind=kind,
+        year=opened_on.year,
+        sequence=sequence,
+        title=title.strip(),
+        state=DossierState.INTAKE,
+        opened_on=opened_on,
+        ground=ground,
+        lead_officer=lead_officer or actor,
+    )
+    db.session.add(dossier)
+    db.session.flush()
+    audit.record(
+        "dossier.create",
+        actor=actor,
+        object_type="dossier",
+        object_id=dossier.id,
+        dossier=dossier,
+        kind=kind.value,
+    )
+    return dossier
+
+
+def _require_open(dossier: Dossier) -> None:
+    if dossier.state is DossierState.CLOSED:
+        raise RuleBroken(_l("The dossier is closed; reopen it first."))
+
+
+def add_new_person(
+    dossier: Dossier,
+    *,
+    name: str,
+    function: str,
+    actor: User,
+    category: VipCategory | None = None,
+    country: str | None = None,
+) -> Person:
+    _require_open(dossier)
+    person = Person(
+        name=name.strip(),
+        function=function.strip(),
+        category=category,
+        country=(country or "").strip() or None,
+    )
+    db.session.add(person)
+    db.session.flush()
+    audit.record(
+        "person.create", actor=actor, object_type="person", object_id=person.id, dossier=dossier
+    )
+    _link(dossier, person, actor)
+    return person
+
+
+def link_person(dossier: Dossier, person: Person, actor: User) -> None:
+    _require_open(dossier)
+    if person in dossier.persons:
+        raise RuleBroken(_l("This person is already in the dossier."))
+    _link(dossier, person, actor)
+
+
+def _link(dossier: Dossier, person: Person, actor: User) -> None:
+    db.session.add(DossierPerson(dossier_id=dossier.id, person_id=person.id))
+    db.session.flush()
+    db.session.expire(dossier, ["persons"])
+    audit.record(
+        "dossier.person_add",
+        actor=actor,
+        object_type="person",
+        object_id=person.id,
+        dossier=dossier,
+    )
+
+
+def remove_person(dossier: Dossier, person: Person, actor: User) -> None:
+    _require_open(dossier)
+    if any(
+        m.person_id == person.id and m.status is not MeasureStatus.LIFTED for m in dossier.measures
+    ):
+        raise RuleBroken(_l("Lift the measures for this person before removing them."))
+    link = db.session.get(DossierPerson, (dossier.id, person.id))
+    if link is None:
+        raise RuleBroken(_l("This person is not in the dossier."))
+    db.session.delete(link)
+    db.session.flush()
+    db.session.expire(dossier, ["persons"])
+    audit.record(
+        "dossier.person_remove",
+        actor=actor,
+        object_type="person",
+        object_id=person.id,
+        dossier=dossier,
+    )
+
+
+def record_assessment(
+    dossier: Dossier,
+    *,
+    source: AssessmentSource,
+    level: int,
+    assessed_on: dt.date,
+    review_on: dt.date | None,
+    summary: str,
+    actor: User,
+    person: Person | None = None,
+) -> ThreatAssessment:
+    _require_open(dossier)
+    if level not in (1, 2, 3, 4):
+        raise RuleBroken(_l("The threat level is 1, 2, 3 or 4."))
+    if review_on is not None and review_on < assessed_on:
+        raise RuleBroken(_l("The review date cannot be before the assessment date."))
+    if person is not None and person not in dossier.persons:
+        raise RuleBroken(_l("The person is not in this dossier."))
+    assessment = ThreatAssessment(
+        dossier=dossier,
+        person=person,
+        source=source,
+        level=level,
+        assessed_on=assessed_on,
+        review_on=review_on,
+        summary=summary.strip(),
+        created_by_id=actor.id,
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    db.session.expire(dossier, ["assessments"])
+    audit.record(
+        "assessment.create",
+        actor=actor,
+        object_type="assessment",
+        object_id=assessment.id,
+        dossier=dossier,
+        level=level,
+        source=source.value,
+    )
+    return assessment
+
+
+def create_event(
+    *,
+    name: str,
+    kind: EventKind,
+    start_date: dt.date,
+    end_date: dt.date,
+    place: str,
+    actor: User,
+) -> Event:
+    if end_date < start_date:
+        raise RuleBroken(_l("The event cannot end before it starts."))
+    event = Event(
+        name=name.strip(), kind=kind, start_date=start_date, end_date=end_date, place=place.strip()
+    )
+    db.session.add(event)
+    db.session.flush()
+    audit.record("event.create", actor=actor, object_type="event", object_id=event.id)
+    return event
+
+
+def set_event(dossier: Dossier, event: Event, actor: User) -> None:
+    _require_open(dossier)
+    if not dossier.is_vip:
+        raise RuleBroken(_l("Only VIP protection dossiers have an event."))
+    dossier.event = event
+    audit.record(
+        "dossier.event_set", actor=actor, object_type="event", object_id=event.id, dossier=dossier
+    )
+
+
+def record_approval(dossier: Dossier, *, on: dt.date, reference: str, actor: User) -> None:
+    _require_open(dossier)
+    if not dossier.is_vip:
+        raise RuleBroken(_l("Only VIP protection measures need the Minister's approval."))
+    dossier.approval_date = on
+    dossier.approval_reference = reference.strip()
+    audit.record(
+        "dossier.approval",
+        actor=actor,
+        object_type="dossier",
+        object_id=dossier.id,
+        dossier=dossier,
+    )
+
+
+def add_measure(
+    dossier: Dossier,
+    *,
+    measure_type: MeasureType,
+    description: str,
+    organisation: Organisation,
+    start_date: dt.date,
+    end_date: dt.date | None,
+    actor: User,
+    person: Person | None = None,
+) -> Measure:
+    if dossier.state not in (DossierState.ASSESSMENT, DossierState.MEASURES_DECIDED):
+        raise RuleBroken(
+            _l("Measures are added while the dossier is in assessment or has measures decided.")
+        )
+    if end_date is not None and end_date < start_date:
+        raise RuleBroken(_l("A measure cannot end before it starts."))
+    if person is not None and person not in dossier.persons:
+        raise RuleBroken(_l("The person is not in this dossier."))
+    measure = Measure(
+        dossier=dossier,
+        measure_type=measure_type,
+        description=description.strip(),
+        organisation=organisation,
+        person=person,
+        start_date=start_date,
+        end_date=end_date,
+        status=MeasureStatus.REQUESTED,
+        # Once measures are decided, a new one goes to its partner at once.
+        decided_at=now_utc() if dossier.state is DossierState.MEASURES_DECIDED else None,
+    )
+    db.session.add(measure)
+    db.session.flush()
+    audit.record(
+        "measure.create",
+        actor=actor,
+        object_type="measure",
+        object_id=measure.id,
+        dossier=dossier,
+        type=measure_type.code,
+        organisation_id=organisation.id,
+    )
+    return measure
+
+
+def lift_measure(measure: Measure, actor: User, on: dt.date) -> None:
+    if measure.status is MeasureStatus.LIFTED:
+        raise RuleBroken(_l("The measure is already lifted."))
+    measure.status = MeasureStatus.LIFTED
+    if measure.end_date is None or measure.end_date > on:
+        measure.end_date = max(on, measure.start_date)
+    measure.updated_at = now_utc()
+    audit.record(
+        "measure.lift",
+        actor=actor,
+        object_type="measure",
+        object_id=measure.id,
+        dossier=measure.dossier,
+        status="lifted",
+    )
+
+
+# What a partner may report, from each status.
+PARTNER_STEPS: dict[MeasureStatus, tuple[MeasureStatus, ...]] = {
+    MeasureStatus.REQUESTED: (MeasureStatus.ACKNOWLEDGED,),
+    MeasureStatus.ACKNOWLEDGED: (MeasureStatus.IN_EXECUTION,),
+    MeasureStatus.IN_EXECUTION: (MeasureStatus.IN_EXECUTION,),
+}
+
+
+def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor: User) -> None:
+    """A partner acknowledges a measure or reports its execution."""
+    if status not in PARTNER_STEPS.get(measure.status, ()):
+        raise RuleBroken(
+            _l(
+                "A measure that is %(current)s cannot become %(new)s.",
+                current=measure.status.value,
+                new=status.value,
+            )
+        )
+    if status is MeasureStatus.IN_EXECUTION and not note.strip():
+        raise RuleBroken(_l("Describe the execution in a note."))
+    previous = measure.status
+    measure.status = status
+    if note.strip():
+        stamp = now_utc().strftime("%Y-%m-%d %H:%M")
+        entry = f"[{stamp} UTC] {note.strip()}"
+        measure.execution_note = (
+            f"{measure.execution_note}\n{entry}" if measure.execution_note else entry
+        )
+    measure.updated_at = now_utc()
+    audit.record(
+        "measure.report",
+        actor=actor,
+        object_type="measure",
+        object_id=measure.id,
+        dossier=measure.dossier,
+        from_status=previous.value,
+        status=status.value,
+    )

@@ -1,0 +1,105 @@
+"""Command-line tools: create-user, seed-demo, stats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from . import statistics
+from .accounts import AccountRefused, create_user
+from .extensions import db
+from .models import Organisation, Role
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(stats_command)
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option(
+    "--organisation",
+    "organisation_name",
+    default=None,
+    help="The partner organisation's exact name.",
+)
+@click.option("--name", "full_name", default="", help="The person's full name.")
+def create_user_command(
+    email: str, role: str, organisation_name: str | None, full_name: str
+) -> None:
+    """Create a user account; the password is read from standard input."""
+    organisation_id = None
+    if organisation_name:
+        organisation_id = db.session.scalar(
+            select(Organisation.id).where(Organisation.name == organisation_name)
+        )
+        if organisation_id is None:
+            raise click.ClickException(f"There is no organisation named {organisation_name!r}.")
+    password = _read_password()
+    try:
+        user = create_user(
+            email=email,
+            full_name=full_name,
+            role=Role(role),
+            password=password,
+            organisation_id=organisation_id,
+            actor=None,
+        )
+    except AccountRefused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role.value}).")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the deterministic demo data set (2022–2024) and one account per role."""
+    from .demo import AlreadySeeded, seed
+
+    if current_app.config.get("CONFIG_NAME") == "production":
+        raise click.ClickException("seed-demo refuses to run under the production configuration.")
+    click.echo("Seeding the demo data set…")
+    try:
+        passwords = seed(click.echo)
+    except AlreadySeeded:
+        db.session.rollback()
+        click.echo("The demo data set is already there; nothing changed.")
+        return
+    db.session.commit()
+    click.echo("Demo accounts (the passwords are shown this once):")
+    for email, password in passwords.items():
+        click.echo(f"  {email:<24} {password}")
+
+
+@click.command("stats")
+@click.argument("year", type=int)
+@click.option("--format", "output", type=click.Choice(["json", "csv"]), default="json")
+def stats_command(year: int, output: str) -> None:
+    """Print the yearly figures."""
+    figures = statistics.headline(year)
+    if output == "json":
+        click.echo(json.dumps(figures, indent=2))
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["year", "section", "figure", "value"])
+    for section in ("threatened_persons", "vip_protection"):
+        for name, value in figures[section].items():
+            writer.writerow([year, section, name, value])
+    click.echo(buffer.getvalue(), nl=False)

@@ -1,0 +1,590 @@
+"""The deterministic demo data set: 2022–2024, reproducing the published figures.
+
+Same seed, same data: the only randomness is a seeded random.Random per year. The
+account passwords are the one exception: they are drawn fresh and printed once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import casework, workflow
+from .accounts import create_user
+from .extensions import db
+from .models import (
+    AssessmentSource,
+    Dossier,
+    DossierKind,
+    DossierPerson,
+    Event,
+    EventKind,
+    Measure,
+    MeasureStatus,
+    MeasureType,
+    Organisation,
+    OrganisationKind,
+    Person,
+    Role,
+    ThreatGround,
+    User,
+    VipCategory,
+)
+
+ORGANISATIONS = [
+    ("NCCN", OrganisationKind.CRISIS_CENTRE),
+    ("Federal Police DAP", OrganisationKind.FEDERAL_POLICE),
+    ("Police zone Brussels-Capital-Ixelles", OrganisationKind.LOCAL_POLICE),
+    ("Police zone Antwerpen", OrganisationKind.LOCAL_POLICE),
+    ("Police zone Gent", OrganisationKind.LOCAL_POLICE),
+    ("Police zone Liège", OrganisationKind.LOCAL_POLICE),
+    ("Police zone Charleroi", OrganisationKind.LOCAL_POLICE),
+]
+LOCAL_ZONES = [name for name, kind in ORGANISATIONS if kind is OrganisationKind.LOCAL_POLICE]
+
+MEASURE_TYPES = [
+    ("contact_point", "Contact point at the local police"),
+    ("emergency_priority", "Priority handling at the emergency centres"),
+    ("home_security", "Home-security advice"),
+    ("patrols", "Patrols"),
+    ("permanent_presence", "Permanent presence"),
+    ("escort", "Escort"),
+    ("close_protection", "Close protection"),
+    ("safe_address", "Safe address"),
+    ("perimeter", "Perimeter"),
+]
+
+ACCOUNTS = [
+    ("officer@demo.example", "Olivia Officer", Role.OFFICER, "NCCN"),
+    (
+        "partner@demo.example",
+        "Pieter Partner",
+        Role.PARTNER,
+        "Police zone Brussels-Capital-Ixelles",
+    ),
+    ("dap@demo.example", "Dana DAP", Role.PARTNER, "Federal Police DAP"),
+    ("analyst@demo.example", "Anna Analyst", Role.ANALYST, "NCCN"),
+    ("admin@demo.example", "Adam Admin", Role.ADMIN, None),
+]
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    tp_dossiers: int  # threatened-person dossiers with decided measures
+    tp_persons: int
+    tp_without_measures: int
+    events: tuple[tuple[EventKind, int, int, int], ...]  # kind, count, heads, others
+
+
+# Heads of state or government are spread over the summits, ministers and delegation
+# members over every event; the totals are the published ones.
+PLANS = {
+    2022: YearPlan(
+        64,
+        85,
+        5,
+        (
+            (EventKind.EUROPEAN_SUMMIT, 6, 240, 1020),
+            (EventKind.NATO_SUMMIT, 1, 65, 225),
+        ),
+    ),
+    2023: YearPlan(
+        75,
+        124,
+        6,
+        (
+            (EventKind.EU_MINISTERIAL_COUNCIL, 20, 0, 620),
+            (EventKind.NATO_MINISTERIAL, 7, 0, 196),
+            (EventKind.EUROPEAN_SUMMIT, 6, 301, 395),
+        ),
+    ),
+    2024: YearPlan(
+        67,
+        101,
+        7,
+        (
+            (EventKind.EU_MINISTERIAL_COUNCIL, 60, 0, 960),
+            (EventKind.NATO_MINISTERIAL, 15, 0, 240),
+            (EventKind.EUROPEAN_SUMMIT, 7, 322, 302),
+        ),
+    ),
+}
+
+FIRST_NAMES = [
+    "An",
+    "Bart",
+    "Chloé",
+    "David",
+    "Elke",
+    "Farid",
+    "Griet",
+    "Hugo",
+    "Inès",
+    "Jan",
+    "Karima",
+    "Luc",
+    "Marie",
+    "Nico",
+    "Olga",
+    "Pieter",
+    "Quentin",
+    "Rania",
+    "Sofie",
+    "Tom",
+    "Ursula",
+    "Vincent",
+    "Wout",
+    "Yasmine",
+    "Zoë",
+]
+LAST_NAMES = [
+    "Peeters",
+    "Janssens",
+    "Maes",
+    "Jacobs",
+    "Mertens",
+    "Willems",
+    "Claes",
+    "Goossens",
+    "Wouters",
+    "De Smet",
+    "Dubois",
+    "Lambert",
+    "Martin",
+    "Dupont",
+    "Simon",
+    "Laurent",
+    "Lejeune",
+    "Renard",
+    "El Amrani",
+    "Benali",
+    "Vermeulen",
+    "Leclercq",
+    "Hermans",
+    "Michel",
+    "Desmet",
+]
+FUNCTIONS = [
+    ("Mayor", ThreatGround.FUNCTION),
+    ("Alderman", ThreatGround.FUNCTION),
+    ("Judge", ThreatGround.FUNCTION),
+    ("Public prosecutor", ThreatGround.FUNCTION),
+    ("Member of parliament", ThreatGround.FUNCTION),
+    ("Journalist", ThreatGround.PROFESSION),
+    ("Police officer", ThreatGround.PROFESSION),
+    ("Prison director", ThreatGround.PROFESSION),
+    ("Doctor", ThreatGround.PROFESSION),
+    ("Imam", ThreatGround.SOCIAL_ROLE),
+    ("Activist", ThreatGround.SOCIAL_ROLE),
+    ("Opinion maker", ThreatGround.SOCIAL_ROLE),
+]
+COUNTRIES = [
+    "Austria",
+    "Belgium",
+    "Bulgaria",
+    "Croatia",
+    "Cyprus",
+    "Czechia",
+    "Denmark",
+    "Estonia",
+    "Finland",
+    "France",
+    "Germany",
+    "Greece",
+    "Hungary",
+    "Ireland",
+    "Italy",
+    "Latvia",
+    "Lithuania",
+    "Luxembourg",
+    "Malta",
+    "Netherlands",
+    "Poland",
+    "Portugal",
+    "Romania",
+    "Slovakia",
+    "Slovenia",
+    "Spain",
+    "Sweden",
+    "Albania",
+    "Canada",
+    "Iceland",
+    "Montenegro",
+    "North Macedonia",
+    "Norway",
+    "Türkiye",
+    "United Kingdom",
+    "United States",
+    "Ukraine",
+    "Moldova",
+    "Georgia",
+    "Japan",
+]
+PLACES = [
+    "Brussels – Europa building",
+    "Brussels – NATO headquarters",
+    "Brussels – Egmont Palace",
+    "Brussels – Berlaymont",
+]
+
+
+class AlreadySeeded(Exception):
+    pass
+
+
+def seed(echo: Callable[[str], None]) -> dict[str, str]:
+    """Create the demo data set in one transaction; return the accounts' passwords."""
+    if db.session.scalar(select(Organisation.id).where(Organisation.name == "NCCN")):
+        raise AlreadySeeded
+    orgs = {name: Organisation(name=name, kind=kind) for name, kind in ORGANISATIONS}
+    db.session.add_all(orgs.values())
+    types = {code: MeasureType(code=code, label=label) for code, label in MEASURE_TYPES}
+    db.session.add_all(types.values())
+    db.session.flush()
+    passwords: dict[str, str] = {}
+    users: dict[Role, User] = {}
+    for email, name, role, org in ACCOUNTS:
+        passwords[email] = secrets.token_urlsafe(12)
+        user = create_user(
+            email=email,
+            full_name=name,
+            role=role,
+            password=passwords[email],
+            organisation_id=orgs[org].id if org else None,
+            actor=None,
+        )
+        users.setdefault(role, user)
+    seeder = _Seeder(users[Role.OFFICER], orgs, types)
+    vip_pool = seeder.vip_pool()
+    previous: list[Person] = []
+    for year, plan in PLANS.items():
+        echo(f"  {year}: threatened persons")
+        previous = seeder.threatened_persons(year, plan, previous)
+        echo(f"  {year}: VIP protection")
+        seeder.vip_events(year, plan, vip_pool)
+    return passwords
+
+
+class _Seeder:
+    def __init__(
+        self, officer: User, orgs: dict[str, Organisation], types: dict[str, MeasureType]
+    ) -> None:
+        self.officer = officer
+        self.orgs = orgs
+        self.types = types
+        self.name_counter = 0
+
+    def _name(self, rng: random.Random) -> str:
+        self.name_counter += 1
+        return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+
+    def _at(self, day: dt.date, hour: int = 10) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour))
+
+    def _move(self, dossier: Dossier, name: str, day: dt.date, reason: str = "") -> None:
+        workflow.transition(dossier, name, self.officer, reason, at=self._at(day))
+
+    def _dossier(
+        self, kind: DossierKind, title: str, opened_on: dt.date, ground: ThreatGround | None
+    ) -> Dossier:
+        return casework.create_dossier(
+            kind=kind, title=title, opened_on=opened_on, ground=ground, actor=self.officer
+        )
+
+    def _link_all(self, dossier: Dossier, persons: list[Person]) -> None:
+        db.session.add_all(DossierPerson(dossier_id=dossier.id, person_id=p.id) for p in persons)
+        db.session.flush()
+        db.session.expire(dossier, ["persons"])
+
+    def _measure(
+        self,
+        dossier: Dossier,
+        code: str,
+        org: str,
+        start: dt.date,
+        end: dt.date | None,
+        description: str,
+        person: Person | None = None,
+        status: MeasureStatus = MeasureStatus.IN_EXECUTION,
+    ) -> Measure:
+        measure = Measure(
+            dossier=dossier,
+            measure_type=self.types[code],
+            organisation=self.orgs[org],
+            person=person,
+            start_date=start,
+            end_date=end,
+            description=description,
+            status=status,
+        )
+        db.session.add(measure)
+        return measure
+
+    def threatened_persons(self, year: int, plan: YearPlan, previous: list[Person]) -> list[Person]:
+        rng = random.Random(year)
+        sizes = [1] * plan.tp_dossiers
+        for _ in range(plan.tp_persons - plan.tp_dossiers):
+            sizes[rng.randrange(plan.tp_dossiers)] += 1
+        # A few people threatened again a year later stay one person.
+        returning = list(previous[:4])
+        everyone: list[Person] = []
+        days = sorted(
+            dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
+            for _ in range(plan.tp_dossiers + plan.tp_without_measures)
+        )
+        for index, opened in enumerate(days):
+            function, ground = rng.choice(FUNCTIONS)
+            with_measures = index < plan.tp_dossiers
+            size = sizes[index] if with_measures else 1
+            persons = [
+                returning.pop()
+                if returning and with_measures and size == 1
+                else Person(name=self._name(rng), function=function)
+            ]
+            persons += [
+                Person(name=self._name(rng), function="Family member") for _ in range(size - 1)
+            ]
+            db.session.add_all(p for p in persons if p.id is None)
+            title = f"{function} threatened – {rng.choice(LOCAL_ZONES)[12:]}"
+            dossier = self._dossier(DossierKind.THREATENED_PERSON, title, opened, ground)
+            self._link_all(dossier, persons)
+            everyone.extend(persons)
+            self._move(dossier, "start_assessment", opened + dt.timedelta(days=1))
+            if not with_measures:
+                self._move(
+                    dossier,
+                    "close_without_measures",
+                    opened + dt.timedelta(days=6),
+                    "OCAM assessed no concrete threat; no measures needed.",
+                )
+                continue
+            self._assess(dossier, rng, opened + dt.timedelta(days=3))
+            zone = rng.choice(LOCAL_ZONES)
+            start = opened + dt.timedelta(days=5)
+            # The latest measures still wait for their partner's acknowledgement.
+            status = (
+                MeasureStatus.REQUESTED
+                if opened >= dt.date(2024, 10, 1)
+                else MeasureStatus.IN_EXECUTION
+            )
+            self._measure(
+                dossier,
+                "contact_point",
+                zone,
+                start,
+                None,
+                "A fixed contact person at the zone, known to the family.",
+                status=status,
+            )
+            if rng.random() < 0.6:
+                self._measure(
+                    dossier,
+                    "emergency_priority",
+                    zone,
+                    start,
+                    None,
+                    "Calls from the home address handled with priority.",
+                )
+            if rng.random() < 0.3:
+                self._measure(
+                    dossier,
+                    "patrols",
+                    zone,
+                    start,
+                    None,
+                    "Passing patrols at the home address, day and night.",
+                    person=persons[0],
+                )
+            if rng.random() < 0.1:
+                self._measure(
+                    dossier,
+                    "close_protection",
+                    "Federal Police DAP",
+                    start,
+                    None,
+                    "Close protection during public appearances.",
+                    person=persons[0],
+                )
+            db.session.flush()
+            self._move(dossier, "decide_measures", start)
+            if year < 2024 or rng.random() < 0.5:
+                closed = start + dt.timedelta(days=rng.randrange(60, 330))
+                if rng.random() < 0.15:
+                    self._move(
+                        dossier,
+                        "reassess",
+                        closed - dt.timedelta(days=30),
+                        "New threatening messages received.",
+                    )
+                    self._assess(dossier, rng, closed - dt.timedelta(days=25))
+                    self._move(dossier, "decide_measures", closed - dt.timedelta(days=20))
+                self._move(dossier, "close", closed, "The threat is no longer current.")
+        return [p for p in everyone if p.function != "Family member"]
+
+    def _assess(self, dossier: Dossier, rng: random.Random, on: dt.date) -> None:
+        casework.record_assessment(
+            dossier,
+            source=rng.choice(
+                [AssessmentSource.OCAM, AssessmentSource.OCAM, AssessmentSource.FEDERAL_POLICE]
+            ),
+            level=rng.choices([1, 2, 3, 4], weights=[2, 5, 3, 1])[0],
+            assessed_on=on,
+            review_on=on + dt.timedelta(days=180),
+            summary="Threats received through social media and by letter; "
+            "assessment of intent and capability attached.",
+            actor=self.officer,
+        )
+
+    def vip_pool(self) -> dict[str, list[Person]]:
+        rng = random.Random(2021)
+        heads, others = [], []
+        for country in COUNTRIES:
+            heads.append(
+                Person(
+                    name=self._name(rng),
+                    function="Head of state",
+                    category=VipCategory.HEAD_OF_STATE,
+                    country=country,
+                )
+            )
+            heads.append(
+                Person(
+                    name=self._name(rng),
+                    function="Head of government",
+                    category=VipCategory.HEAD_OF_GOVERNMENT,
+                    country=country,
+                )
+            )
+            for role in (
+                "Minister of Foreign Affairs",
+                "Minister of Defence",
+                "Minister of Finance",
+                "Minister of the Interior",
+            ):
+                others.append(
+                    Person(
+                        name=self._name(rng),
+                        function=role,
+                        category=VipCategory.MINISTER,
+                        country=country,
+                    )
+                )
+            for role in ("Ambassador", "Chief of staff", "Diplomatic adviser"):
+                others.append(
+                    Person(
+                        name=self._name(rng),
+                        function=role,
+                        category=VipCategory.OTHER,
+                        country=country,
+                    )
+                )
+        db.session.add_all(heads + others)
+        db.session.flush()
+        return {"heads": heads, "others": others}
+
+    def vip_events(self, year: int, plan: YearPlan, pool: dict[str, list[Person]]) -> None:
+        rng = random.Random(year * 7)
+        number = 0
+        for kind, count, heads, others in plan.events:
+            for index in range(count):
+                number += 1
+                start = dt.date(year, 1, 10) + dt.timedelta(days=(number * 347) % 340)
+                event = Event(
+                    name=f"{_event_title(kind)} {year} #{index + 1}",
+                    kind=kind,
+                    start_date=start,
+                    end_date=start + dt.timedelta(days=1),
+                    place=PLACES[number % len(PLACES)],
+                )
+                db.session.add(event)
+                delegates = rng.sample(pool["heads"], _share(heads, count, index)) + rng.sample(
+                    pool["others"], _share(others, count, index)
+                )
+                self._vip_dossier(event, delegates, rng)
+        if year == 2023:
+            # A state visit whose protection was not needed: it counts nowhere.
+            visit = Event(
+                name="State visit 2023",
+                kind=EventKind.STATE_VISIT,
+                start_date=dt.date(2023, 5, 15),
+                end_date=dt.date(2023, 5, 16),
+                place="Brussels – Royal Palace",
+            )
+            db.session.add(visit)
+            dossier = self._dossier(
+                DossierKind.VIP_PROTECTION, visit.name, dt.date(2023, 4, 20), None
+            )
+            dossier.event = visit
+            self._link_all(dossier, rng.sample(pool["heads"], 1))
+            self._move(
+                dossier, "close_without_measures", dt.date(2023, 5, 2), "The visit was cancelled."
+            )
+
+    def _vip_dossier(self, event: Event, delegates: list[Person], rng: random.Random) -> None:
+        opened = event.start_date - dt.timedelta(days=30)
+        dossier = self._dossier(DossierKind.VIP_PROTECTION, event.name, opened, None)
+        dossier.event = event
+        self._link_all(dossier, delegates)
+        self._move(dossier, "start_assessment", opened + dt.timedelta(days=1))
+        casework.record_assessment(
+            dossier,
+            source=AssessmentSource.OCAM,
+            level=rng.choice([2, 3]),
+            assessed_on=opened + dt.timedelta(days=10),
+            review_on=None,
+            summary="General threat picture for the event.",
+            actor=self.officer,
+        )
+        self._measure(
+            dossier,
+            "perimeter",
+            "Federal Police DAP",
+            event.start_date,
+            event.end_date,
+            "Security perimeter around the venue.",
+        )
+        self._measure(
+            dossier,
+            "escort",
+            "Federal Police DAP",
+            event.start_date,
+            event.end_date,
+            "Escorts between airport, hotel and venue.",
+        )
+        for person in delegates:
+            if person.category in (VipCategory.HEAD_OF_STATE, VipCategory.HEAD_OF_GOVERNMENT):
+                self._measure(
+                    dossier,
+                    "close_protection",
+                    "Federal Police DAP",
+                    event.start_date,
+                    event.end_date,
+                    "Close protection from arrival to departure.",
+                    person=person,
+                )
+        dossier.approval_date = opened + dt.timedelta(days=20)
+        dossier.approval_reference = f"BiZa/{event.start_date:%Y}/{dossier.sequence:04d}"
+        db.session.flush()
+        self._move(dossier, "decide_measures", opened + dt.timedelta(days=21))
+        self._move(dossier, "close", event.end_date + dt.timedelta(days=1), "The event is over.")
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    """Split total into parts that differ by at most one."""
+    return total // parts + (1 if index < total % parts else 0)
+
+
+def _event_title(kind: EventKind) -> str:
+    return {
+        EventKind.EU_MINISTERIAL_COUNCIL: "Council of the EU – ministers",
+        EventKind.NATO_MINISTERIAL: "NATO ministerial meeting",
+        EventKind.EUROPEAN_SUMMIT: "European Council",
+        EventKind.NATO_SUMMIT: "NATO summit",
+        EventKind.STATE_VISIT: "State visit",
+        EventKind.OTHER: "Event",
+    }[kind]

@@ -1,0 +1,222 @@
+"""WTForms forms: they check the shape of input; the domain checks the rules."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from .labels import LEVELS, choices, options
+from .models import (
+    AssessmentSource,
+    DossierKind,
+    DossierState,
+    EventKind,
+    MeasureStatus,
+    OrganisationKind,
+    Role,
+    ThreatGround,
+    VipCategory,
+)
+
+REQUIRED = _l("This field is required.")
+
+
+def optional_int(value: object) -> int | None:
+    return int(value) if value not in (None, "", "None") else None  # type: ignore[arg-type]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=256)])
+
+
+class DossierFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    q = StringField(_l("Reference or person"), validators=[Optional(), Length(max=100)])
+    kind = SelectField(
+        _l("Kind"), choices=options([("", _l("All kinds"))]) + choices(DossierKind), validators=[Optional()]
+    )
+    state = SelectField(
+        _l("State"),
+        choices=options([("", _l("All states"))]) + choices(DossierState),
+        validators=[Optional()],
+    )
+    year = IntegerField(_l("Year opened"), validators=[Optional(), NumberRange(1990, 2100)])
+
+
+class DossierForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind"), choices=choices(DossierKind), validators=[InputRequired(REQUIRED)]
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    opened_on = DateField(_l("Opened on"), validators=[InputRequired(REQUIRED)])
+    ground = SelectField(
+        _l("Ground of the threat"),
+        choices=options([("", _l("— (VIP protection)"))]) + choices(ThreatGround),
+        validators=[Optional()],
+    )
+
+    def validate_ground(self, field: SelectField) -> None:
+        if self.kind.data == DossierKind.THREATENED_PERSON.value and not field.data:
+            raise ValidationError(_l("Give the ground of the threat for a threatened person."))
+
+
+class PersonForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=160)])
+    function = StringField(_l("Function"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    category = SelectField(
+        _l("VIP category"),
+        choices=options([("", _l("— (not a VIP)"))]) + choices(VipCategory),
+        validators=[Optional()],
+    )
+    country = StringField(_l("Country"), validators=[Optional(), Length(max=80)])
+
+
+class PersonSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Find a person already known"), validators=[Optional(), Length(max=100)])
+
+
+class LinkPersonForm(FlaskForm):
+    person_id = HiddenField(validators=[DataRequired(REQUIRED)])
+
+
+class ReasonForm(FlaskForm):
+    """The form of every workflow transition and of simple confirmations."""
+
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class AssessmentForm(FlaskForm):
+    source = SelectField(
+        _l("Source"), choices=choices(AssessmentSource), validators=[InputRequired(REQUIRED)]
+    )
+    level = SelectField(
+        _l("Threat level"),
+        coerce=optional_int,
+        choices=options([("", _l("Choose a level")), *LEVELS.items()]),
+        validators=[InputRequired(REQUIRED)],
+    )
+    person_id = SelectField(
+        _l("For one person (optional)"), coerce=optional_int, validators=[Optional()]
+    )
+    assessed_on = DateField(_l("Assessment date"), validators=[InputRequired(REQUIRED)])
+    review_on = DateField(_l("Review date"), validators=[Optional()])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(REQUIRED), Length(max=10000)])
+
+
+class EventChoiceForm(FlaskForm):
+    event_id = SelectField(
+        _l("Existing event"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+    )
+
+
+class EventForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    kind = SelectField(
+        _l("Kind of event"), choices=choices(EventKind), validators=[InputRequired(REQUIRED)]
+    )
+    start_date = DateField(_l("Starts on"), validators=[InputRequired(REQUIRED)])
+    end_date = DateField(_l("Ends on"), validators=[InputRequired(REQUIRED)])
+    place = StringField(_l("Place"), validators=[DataRequired(REQUIRED), Length(max=120)])
+
+    def validate_end_date(self, field: DateField) -> None:
+        if self.start_date.data and field.data and field.data < self.start_date.data:
+            raise ValidationError(_l("The event cannot end before it starts."))
+
+
+class ApprovalForm(FlaskForm):
+    approval_date = DateField(_l("Approved on"), validators=[InputRequired(REQUIRED)])
+    approval_reference = StringField(
+        _l("Approval reference"), validators=[DataRequired(REQUIRED), Length(max=80)]
+    )
+
+
+class MeasureForm(FlaskForm):
+    measure_type_id = SelectField(
+        _l("Type of measure"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[DataRequired(REQUIRED), Length(max=5000)]
+    )
+    organisation_id = SelectField(
+        _l("Carried out by"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+    )
+    person_id = SelectField(
+        _l("For one person (optional)"), coerce=optional_int, validators=[Optional()]
+    )
+    start_date = DateField(_l("Start date"), validators=[InputRequired(REQUIRED)])
+    end_date = DateField(_l("End date (empty while in force)"), validators=[Optional()])
+
+    def validate_end_date(self, field: DateField) -> None:
+        if self.start_date.data and field.data and field.data < self.start_date.data:
+            raise ValidationError(_l("A measure cannot end before it starts."))
+
+
+class MeasureReportForm(FlaskForm):
+    status = SelectField(
+        _l("Status"),
+        choices=options(
+            [
+                (MeasureStatus.ACKNOWLEDGED.value, _l("Acknowledged")),
+                (MeasureStatus.IN_EXECUTION.value, _l("In execution")),
+            ]
+        ),
+        validators=[InputRequired(REQUIRED)],
+    )
+    note = TextAreaField(_l("Execution note"), validators=[Optional(), Length(max=5000)])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(REQUIRED),
+            Email(_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+    full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    role = SelectField(_l("Role"), choices=choices(Role), validators=[InputRequired(REQUIRED)])
+    organisation_id = SelectField(_l("Organisation"), coerce=optional_int, validators=[Optional()])
+    password = PasswordField(
+        _l("Password"),
+        validators=[Optional(), Length(min=12, max=256, message=_l("Use at least 12 characters."))],
+    )
+    active = BooleanField(_l("Active"), default=True)
+
+    def validate_organisation_id(self, field: SelectField) -> None:
+        if self.role.data == Role.PARTNER.value and not field.data:
+            raise ValidationError(_l("A police partner belongs to an organisation."))
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    kind = SelectField(
+        _l("Kind"), choices=choices(OrganisationKind), validators=[InputRequired(REQUIRED)]
+    )
+    active = BooleanField(_l("Active"), default=True)

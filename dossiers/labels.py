@@ -1,0 +1,109 @@
+"""Human words for the stored codes, each wrapped for translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
+
+from .models import (
+    AssessmentSource,
+    DossierKind,
+    DossierState,
+    EventKind,
+    MeasureStatus,
+    OrganisationKind,
+    Role,
+    ThreatGround,
+    VipCategory,
+)
+
+LABELS = {
+    DossierKind.THREATENED_PERSON: _l("Threatened person"),
+    DossierKind.VIP_PROTECTION: _l("VIP protection"),
+    DossierState.INTAKE: _l("Intake"),
+    DossierState.ASSESSMENT: _l("Assessment"),
+    DossierState.MEASURES_DECIDED: _l("Measures decided"),
+    DossierState.CLOSED: _l("Closed"),
+    ThreatGround.FUNCTION: _l("Function"),
+    ThreatGround.PROFESSION: _l("Profession"),
+    ThreatGround.SOCIAL_ROLE: _l("Social role"),
+    VipCategory.HEAD_OF_STATE: _l("Head of state"),
+    VipCategory.HEAD_OF_GOVERNMENT: _l("Head of government"),
+    VipCategory.MINISTER: _l("Minister"),
+    VipCategory.OTHER: _l("Other"),
+    AssessmentSource.OCAM: _l("OCAM"),
+    AssessmentSource.FEDERAL_POLICE: _l("Federal police"),
+    AssessmentSource.OTHER: _l("Other"),
+    EventKind.EU_MINISTERIAL_COUNCIL: _l("EU ministerial council"),
+    EventKind.NATO_MINISTERIAL: _l("NATO ministerial"),
+    EventKind.EUROPEAN_SUMMIT: _l("European summit"),
+    EventKind.NATO_SUMMIT: _l("NATO summit"),
+    EventKind.STATE_VISIT: _l("State visit"),
+    EventKind.OTHER: _l("Other"),
+    MeasureStatus.REQUESTED: _l("Requested"),
+    MeasureStatus.ACKNOWLEDGED: _l("Acknowledged"),
+    MeasureStatus.IN_EXECUTION: _l("In execution"),
+    MeasureStatus.LIFTED: _l("Lifted"),
+    OrganisationKind.CRISIS_CENTRE: _l("Crisis centre"),
+    OrganisationKind.FEDERAL_POLICE: _l("Federal police"),
+    OrganisationKind.LOCAL_POLICE: _l("Local police"),
+    OrganisationKind.OTHER: _l("Other"),
+    Role.OFFICER: _l("Crisis-centre officer"),
+    Role.PARTNER: _l("Police partner"),
+    Role.ANALYST: _l("Statistics reader"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+LEVELS = {
+    1: _l("1 – low"),
+    2: _l("2 – medium"),
+    3: _l("3 – serious"),
+    4: _l("4 – very serious"),
+}
+
+ACTIONS = {
+    "dossier.create": _l("Dossier opened"),
+    "dossier.transition": _l("State changed"),
+    "dossier.person_add": _l("Person added"),
+    "dossier.person_remove": _l("Person removed"),
+    "dossier.event_set": _l("Event set"),
+    "dossier.approval": _l("Minister's approval recorded"),
+    "dossier.view": _l("Dossier read"),
+    "person.create": _l("Person recorded"),
+    "assessment.create": _l("Threat assessment recorded"),
+    "event.create": _l("Event created"),
+    "measure.create": _l("Measure added"),
+    "measure.lift": _l("Measure lifted"),
+    "measure.report": _l("Partner report on a measure"),
+    "measure.view": _l("Measure read"),
+    "user.create": _l("User created"),
+    "user.update": _l("User changed"),
+    "user.login": _l("Signed in"),
+    "user.login_failed": _l("Sign-in refused"),
+    "user.logout": _l("Signed out"),
+    "organisation.create": _l("Organisation created"),
+    "organisation.update": _l("Organisation changed"),
+}
+
+
+def label(value: object) -> str:
+    if isinstance(value, StrEnum) and value in LABELS:
+        return str(LABELS[value])
+    if isinstance(value, int) and value in LEVELS:
+        return str(LEVELS[value])
+    if isinstance(value, str) and value in ACTIONS:
+        return str(ACTIONS[value])
+    return "" if value is None else str(value)
+
+
+def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
+    """Turn (value, label) pairs into the select options WTForms expects."""
+    return [SelectChoice(value="" if value is None else str(value), label=label)  # type: ignore[arg-type]
+            for value, label in pairs]
+
+
+def choices(enum: type[StrEnum]) -> list[SelectChoice]:
+    return options((member.value, LABELS[member]) for member in enum)  # type: ignore[index]

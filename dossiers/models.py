@@ -1,0 +1,363 @@
+"""The domain tables. Models never commit and never read the current user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import Base, db
+
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def today() -> dt.date:
+    return now_utc().date()
+
+
+def enum_type(enum: type[StrEnum]) -> Enum:
+    """Store an enum by its value, as a plain string the database can read."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    PARTNER = "partner"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+class OrganisationKind(StrEnum):
+    CRISIS_CENTRE = "crisis_centre"
+    FEDERAL_POLICE = "federal_police"
+    LOCAL_POLICE = "local_police"
+    OTHER = "other"
+
+
+class DossierKind(StrEnum):
+    THREATENED_PERSON = "threatened_person"
+    VIP_PROTECTION = "vip_protection"
+
+    @property
+    def prefix(self) -> str:
+        return "TP" if self is DossierKind.THREATENED_PERSON else "VIP"
+
+
+class DossierState(StrEnum):
+    INTAKE = "intake"
+    ASSESSMENT = "assessment"
+    MEASURES_DECIDED = "measures_decided"
+    CLOSED = "closed"
+
+
+class ThreatGround(StrEnum):
+    FUNCTION = "function"
+    PROFESSION = "profession"
+    SOCIAL_ROLE = "social_role"
+
+
+class VipCategory(StrEnum):
+    HEAD_OF_STATE = "head_of_state"
+    HEAD_OF_GOVERNMENT = "head_of_government"
+    MINISTER = "minister"
+    OTHER = "other"
+
+
+class AssessmentSource(StrEnum):
+    OCAM = "ocam"
+    FEDERAL_POLICE = "federal_police"
+    OTHER = "other"
+
+
+class EventKind(StrEnum):
+    EU_MINISTERIAL_COUNCIL = "eu_ministerial_council"
+    NATO_MINISTERIAL = "nato_ministerial"
+    EUROPEAN_SUMMIT = "european_summit"
+    NATO_SUMMIT = "nato_summit"
+    STATE_VISIT = "state_visit"
+    OTHER = "other"
+
+
+class MeasureStatus(StrEnum):
+    REQUESTED = "requested"
+    ACKNOWLEDGED = "acknowledged"
+    IN_EXECUTION = "in_execution"
+    LIFTED = "lifted"
+
+
+class Organisation(Model):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[OrganisationKind] = mapped_column(enum_type(OrganisationKind))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class User(Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+    # Flask-Login identifies a signed-in browser by its server-side session, not by
+    # the user id, so that a session can be revoked on its own.
+    session_token = None  # set per request by auth.py; not a column
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+
+class UserSession(Model):
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Person(Model):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), index=True)
+    function: Mapped[str] = mapped_column(String(120), default="")
+    category: Mapped[VipCategory | None] = mapped_column(enum_type(VipCategory))
+    country: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+
+
+class Event(Model):
+    __tablename__ = "event"
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[EventKind] = mapped_column(enum_type(EventKind))
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(120), default="")
+
+
+class ReferenceCounter(Model):
+    """The last sequence number handed out per dossier kind and year."""
+
+    __tablename__ = "reference_counter"
+
+    kind: Mapped[DossierKind] = mapped_column(enum_type(DossierKind), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DossierPerson(Model):
+    __tablename__ = "dossier_person"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True, index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+
+
+class Dossier(Model):
+    __tablename__ = "dossier"
+    __table_args__ = (
+        UniqueConstraint("kind", "year", "sequence"),
+        Index("ix_dossier_state_opened_on", "state", "opened_on"),
+        Index("ix_dossier_kind_opened_on", "kind", "opened_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[DossierKind] = mapped_column(enum_type(DossierKind))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    # Assigned only by workflow.py.
+    state: Mapped[DossierState] = mapped_column(
+        enum_type(DossierState), default=DossierState.INTAKE
+    )
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    ground: Mapped[ThreatGround | None] = mapped_column(enum_type(ThreatGround))
+    lead_officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    approval_date: Mapped[dt.date | None] = mapped_column(Date)
+    approval_reference: Mapped[str | None] = mapped_column(String(80))
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    closure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+
+    lead_officer: Mapped[User | None] = relationship()
+    event: Mapped[Event | None] = relationship()
+    persons: Mapped[list[Person]] = relationship(
+        secondary="dossier_person", order_by="Person.name", viewonly=True
+    )
+    assessments: Mapped[list[ThreatAssessment]] = relationship(
+        back_populates="dossier",
+        order_by="(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())",
+    )
+    measures: Mapped[list[Measure]] = relationship(back_populates="dossier", order_by="Measure.id")
+
+    @property
+    def is_vip(self) -> bool:
+        return self.kind is DossierKind.VIP_PROTECTION
+
+    @property
+    def current_assessment(self) -> ThreatAssessment | None:
+        return self.assessments[0] if self.assessments else None
+
+
+class ThreatAssessment(Model):
+    __tablename__ = "threat_assessment"
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    source: Mapped[AssessmentSource] = mapped_column(enum_type(AssessmentSource))
+    level: Mapped[int] = mapped_column(Integer)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    review_on: Mapped[dt.date | None] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    dossier: Mapped[Dossier] = relationship(back_populates="assessments")
+    person: Mapped[Person | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class MeasureType(Model):
+    __tablename__ = "measure_type"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Measure(Model):
+    __tablename__ = "measure"
+    __table_args__ = (
+        Index("ix_measure_organisation_status", "organisation_id", "status"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    measure_type_id: Mapped[int] = mapped_column(ForeignKey("measure_type.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[MeasureStatus] = mapped_column(
+        enum_type(MeasureStatus), default=MeasureStatus.REQUESTED
+    )
+    execution_note: Mapped[str] = mapped_column(Text, default="")
+    # Set when the crisis centre decides it; until then it is a draft that no
+    # partner sees and no figure counts.
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="measures")
+    measure_type: Mapped[MeasureType] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    person: Mapped[Person | None] = relationship()
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return (
+            self.status is not MeasureStatus.LIFTED
+            and self.start_date <= day
+            and (self.end_date is None or self.end_date >= day)
+        )
+
+
+class Transition(Model):
+    __tablename__ = "transition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[DossierState] = mapped_column(enum_type(DossierState))
+    to_state: Mapped[DossierState] = mapped_column(enum_type(DossierState))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User] = relationship()
+
+
+class AuditEvent(Model):
+    """One write, or one read of personal data. Rows are only ever inserted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_dossier_at", "dossier_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+
+    actor: Mapped[User | None] = relationship()
+
+    @property
+    def detail_json(self) -> dict:
+        return json.loads(self.detail or "{}")

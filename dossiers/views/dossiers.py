@@ -1,0 +1,114 @@
+"""Officers' dossiers: the list, opening one, reading one, moving it."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import audit, workflow
+from ..access import DOSSIER_ROLES, allow, load_dossier
+from ..casework import RuleBroken, create_dossier
+from ..extensions import db
+from ..forms import DossierFilterForm, DossierForm, ReasonForm
+from ..listings import DossierFilter, current_levels, dossier_list
+from ..models import DossierKind, DossierState, ThreatGround, Transition, today
+
+bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
+
+
+@bp.get("/")
+@allow(*DOSSIER_ROLES)
+def index():
+    """List dossiers, filtered and paginated."""
+    form = DossierFilterForm(request.args)
+    criteria = DossierFilter()
+    if form.validate():
+        criteria = DossierFilter(
+            q=form.q.data or "",
+            kind=DossierKind(form.kind.data) if form.kind.data else None,
+            state=DossierState(form.state.data) if form.state.data else None,
+            year=form.year.data,
+        )
+    page = db.paginate(dossier_list(criteria), per_page=25, max_per_page=100)
+    levels = current_levels(d.id for d in page.items)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("dossiers/index.html", form=form, page=page, levels=levels, args=args)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow(*DOSSIER_ROLES)
+def new():
+    """Open a dossier at intake."""
+    form = DossierForm()
+    if request.method == "GET":
+        form.opened_on.data = today()
+    if form.validate_on_submit():
+        try:
+            dossier = create_dossier(
+                kind=DossierKind(form.kind.data),
+                title=form.title.data or "",
+                opened_on=form.opened_on.data,
+                actor=current_user,
+                ground=ThreatGround(form.ground.data) if form.ground.data else None,
+            )
+        except RuleBroken as refusal:
+            db.session.rollback()
+            form.opened_on.errors.append(str(refusal))
+        else:
+            db.session.commit()
+            flash(_("Dossier %(ref)s opened.", ref=dossier.reference), "success")
+            return redirect(url_for("dossiers.detail", reference=dossier.reference))
+    return render_template("dossiers/new.html", form=form)
+
+
+@bp.get("/<reference>")
+@allow(*DOSSIER_ROLES)
+def detail(reference: str):
+    """Show a dossier with its persons, assessments, measures and timeline."""
+    dossier = load_dossier(reference, current_user)
+    audit.record(
+        "dossier.view",
+        actor=current_user,
+        object_type="dossier",
+        object_id=dossier.id,
+        dossier=dossier,
+    )
+    db.session.commit()
+    return render_template(
+        "dossiers/detail.html",
+        dossier=dossier,
+        today=today(),
+        history=audit.dossier_history(dossier),
+        transitions=_transitions(dossier.id),
+        available=workflow.available(dossier),
+        reason_form=ReasonForm(),
+    )
+
+
+def _transitions(dossier_id: int) -> dict[int, Transition]:
+    return {
+        t.id: t
+        for t in db.session.scalars(select(Transition).where(Transition.dossier_id == dossier_id))
+    }
+
+
+@bp.post("/<reference>/transition/<name>")
+@allow(*DOSSIER_ROLES)
+def transition(reference: str, name: str):
+    """Fire a workflow transition; a refusal says why and changes nothing."""
+    dossier = load_dossier(reference, current_user)
+    if name not in workflow.TRANSITIONS:
+        abort(404)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("The reason is too long."), "danger")
+        return redirect(url_for("dossiers.detail", reference=dossier.reference))
+    try:
+        workflow.transition(dossier, name, current_user, form.reason.data or "")
+    except workflow.TransitionRefused as refusal:
+        db.session.rollback()
+        flash(str(refusal), "danger")
+    else:
+        db.session.commit()
+        flash(_("Done: %(label)s.", label=workflow.TRANSITIONS[name].label), "success")
+    return redirect(url_for("dossiers.detail", reference=dossier.reference))

@@ -1,0 +1,74 @@
+"""A police partner's own measures: the list, one measure, its acknowledgement and
+execution reports."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import case
+
+from .. import audit
+from ..access import PARTNER_ROLES, allow, can_update_measure, load_partner_measure
+from ..access import partner_measures as scoped_measures
+from ..casework import RuleBroken, report_on_measure
+from ..extensions import db
+from ..forms import MeasureReportForm
+from ..listings import current_levels
+from ..models import Measure, MeasureStatus, today
+
+bp = Blueprint("measures", __name__, url_prefix="/measures")
+
+
+@bp.get("/")
+@allow(*PARTNER_ROLES)
+def index():
+    """List the organisation's measures, those in force first."""
+    lifted_last = case((Measure.status == MeasureStatus.LIFTED, 1), else_=0)
+    query = scoped_measures(current_user).order_by(
+        lifted_last, Measure.start_date.desc(), Measure.id.desc()
+    )
+    page = db.paginate(query, per_page=25, max_per_page=100)
+    levels = current_levels(m.dossier_id for m in page.items)
+    return render_template("measures/index.html", page=page, levels=levels, today=today())
+
+
+@bp.route("/<int:measure_id>", methods=["GET", "POST"])
+@allow(*PARTNER_ROLES)
+def detail(measure_id: int):
+    """Show one measure with the context needed to carry it out; take a report."""
+    measure = load_partner_measure(measure_id, current_user)
+    form = MeasureReportForm()
+    if request.method == "GET":
+        audit.record(
+            "measure.view",
+            actor=current_user,
+            object_type="measure",
+            object_id=measure.id,
+            dossier=measure.dossier,
+        )
+        db.session.commit()
+        if measure.status is not MeasureStatus.REQUESTED:
+            form.status.data = MeasureStatus.IN_EXECUTION.value
+    elif not can_update_measure(current_user, measure):
+        flash(_("This measure is lifted; it cannot be reported on."), "danger")
+    elif form.validate_on_submit():
+        try:
+            report_on_measure(
+                measure, MeasureStatus(form.status.data), form.note.data or "", current_user
+            )
+        except RuleBroken as refusal:
+            db.session.rollback()
+            form.status.errors.append(str(refusal))
+        else:
+            db.session.commit()
+            flash(_("Report recorded."), "success")
+            return redirect(url_for("measures.detail", measure_id=measure.id))
+    level = current_levels([measure.dossier_id]).get(measure.dossier_id)
+    persons = [measure.person] if measure.person else measure.dossier.persons
+    return render_template(
+        "measures/detail.html",
+        measure=measure,
+        form=form,
+        level=level,
+        persons=persons,
+        today=today(),
+    )

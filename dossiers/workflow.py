@@ -1,0 +1,214 @@
+"""The dossier workflow: the transition table, its guards, and the one place that
+changes a dossier's state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from . import audit
+from .extensions import db
+from .models import (
+    Dossier,
+    DossierState,
+    Measure,
+    MeasureStatus,
+    Role,
+    Transition,
+    User,
+    now_utc,
+)
+
+S = DossierState
+
+
+class TransitionRefused(Exception):
+    """A transition that is not allowed now; its message says why, for the user."""
+
+
+Guard = Callable[[Dossier, str], str | None]
+
+
+def _has_person(dossier: Dossier, reason: str) -> str | None:
+    if not dossier.persons:
+        return _l("Add at least one protected person first.")
+    if dossier.is_vip and dossier.event is None:
+        return _l("A VIP protection dossier needs its event first.")
+    return None
+
+
+def _ready_to_decide(dossier: Dossier, reason: str) -> str | None:
+    if dossier.current_assessment is None:
+        return _l("Record a threat assessment with a level first.")
+    if not any(m.organisation_id and m.start_date for m in dossier.measures):
+        return _l("Add at least one measure with a partner organisation and a start date.")
+    if dossier.is_vip and not (dossier.approval_date and dossier.approval_reference):
+        return _l("Record the Minister's approval (date and reference) first.")
+    return None
+
+
+def _needs_reason(dossier: Dossier, reason: str) -> str | None:
+    if not reason.strip():
+        return _l("Give a reason.")
+    return None
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    name: str
+    label: str
+    sources: frozenset[DossierState]
+    target: DossierState
+    guards: tuple[Guard, ...]
+    needs_reason: bool
+    roles: frozenset[Role] = frozenset({Role.OFFICER})
+
+
+TRANSITIONS: dict[str, TransitionRule] = {
+    rule.name: rule
+    for rule in (
+        TransitionRule(
+            "start_assessment",
+            _l("Start assessment"),
+            frozenset({S.INTAKE}),
+            S.ASSESSMENT,
+            (_has_person,),
+            False,
+        ),
+        TransitionRule(
+            "decide_measures",
+            _l("Decide measures"),
+            frozenset({S.ASSESSMENT}),
+            S.MEASURES_DECIDED,
+            (_ready_to_decide,),
+            False,
+        ),
+        TransitionRule(
+            "close_without_measures",
+            _l("Close without measures"),
+            frozenset({S.INTAKE, S.ASSESSMENT}),
+            S.CLOSED,
+            (_needs_reason,),
+            True,
+        ),
+        TransitionRule(
+            "reassess",
+            _l("Re-assess"),
+            frozenset({S.MEASURES_DECIDED}),
+            S.ASSESSMENT,
+            (_needs_reason,),
+            True,
+        ),
+        TransitionRule(
+            "close",
+            _l("Close"),
+            frozenset({S.MEASURES_DECIDED}),
+            S.CLOSED,
+            (_needs_reason,),
+            True,
+        ),
+        TransitionRule(
+            "reopen",
+            _l("Reopen"),
+            frozenset({S.CLOSED}),
+            S.ASSESSMENT,
+            (_needs_reason,),
+            True,
+        ),
+    )
+}
+
+
+def available(dossier: Dossier) -> list[TransitionRule]:
+    """Return the transitions that start from the dossier's current state."""
+    return [rule for rule in TRANSITIONS.values() if dossier.state in rule.sources]
+
+
+def transition(
+    dossier: Dossier,
+    name: str,
+    actor: User,
+    reason: str = "",
+    *,
+    at: dt.datetime | None = None,
+) -> Transition:
+    """Move the dossier, writing its Transition row and audit event in this transaction.
+
+    Raises TransitionRefused, having written nothing, when the transition does not
+    exist, does not start from the current state, the actor may not fire it, or a
+    guard refuses. The caller commits. `at` back-dates historic records at import.
+    """
+    rule = TRANSITIONS.get(name)
+    if rule is None:
+        raise TransitionRefused(_l("There is no such transition."))
+    if actor.role not in rule.roles:
+        raise TransitionRefused(_l("Only crisis-centre officers move dossiers."))
+    if dossier.state not in rule.sources:
+        raise TransitionRefused(
+            _l(
+                "“%(label)s” is not possible while the dossier is in %(state)s.",
+                label=rule.label,
+                state=dossier.state.value,
+            )
+        )
+    reason = (reason or "").strip()
+    for guard in rule.guards:
+        refusal = guard(dossier, reason)
+        if refusal:
+            raise TransitionRefused(refusal)
+
+    at = at or now_utc()
+    source = dossier.state
+    dossier.state = rule.target
+    if rule.target is S.MEASURES_DECIDED:
+        for measure in dossier.measures:
+            if measure.decided_at is None and measure.status is not MeasureStatus.LIFTED:
+                measure.decided_at = at
+    if rule.target is S.CLOSED:
+        _close(dossier, reason, at.date())
+    elif source is S.CLOSED:
+        dossier.closed_on = None
+        dossier.closure_reason = None
+    row = Transition(
+        dossier_id=dossier.id,
+        name=name,
+        from_state=source,
+        to_state=rule.target,
+        actor_id=actor.id,
+        at=at,
+        reason=reason,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        "dossier.transition",
+        actor=actor,
+        object_type="dossier",
+        object_id=dossier.id,
+        dossier=dossier,
+        at=at,
+        transition=name,
+        from_state=source.value,
+        to_state=rule.target.value,
+        transition_id=row.id,
+    )
+    return row
+
+
+def _close(dossier: Dossier, reason: str, on: dt.date) -> None:
+    dossier.closed_on = on
+    dossier.closure_reason = reason
+    # Measures still in force end on the closing date.
+    for measure in db.session.scalars(
+        select(Measure).where(
+            Measure.dossier_id == dossier.id, Measure.status != MeasureStatus.LIFTED
+        )
+    ):
+        if measure.end_date is None or measure.end_date > on:
+            measure.end_date = max(on, measure.start_date)
+        measure.status = MeasureStatus.LIFTED
+        measure.updated_at = now_utc()

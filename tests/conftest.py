@@ -1,0 +1,175 @@
+"""Fixtures in the flaskr style: app, client, users, and a signed-in client helper.
+
+The database is a real SQLite file per test, or the PostgreSQL server named by
+TEST_DATABASE_URL (scripts/with-postgres starts one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from dossiers import create_app
+from dossiers.auth import hash_password
+from dossiers.extensions import db
+from dossiers.models import (
+    MeasureType,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
+
+PASSWORD = "correct horse battery staple"
+PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpose
+
+ORGANISATIONS = {
+    "nccn": ("NCCN", OrganisationKind.CRISIS_CENTRE),
+    "zone": ("Police zone Brussels-Capital-Ixelles", OrganisationKind.LOCAL_POLICE),
+    "dap": ("Federal Police DAP", OrganisationKind.FEDERAL_POLICE),
+}
+USERS = {
+    "officer": (Role.OFFICER, "nccn"),
+    "officer2": (Role.OFFICER, "nccn"),
+    "partner": (Role.PARTNER, "zone"),
+    "dap": (Role.PARTNER, "dap"),
+    "analyst": (Role.ANALYST, "nccn"),
+    "admin": (Role.ADMIN, None),
+}
+
+
+def database_url(tmp_path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def app(tmp_path) -> Iterator[Flask]:
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url(tmp_path)})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        seed_reference_data()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def seed_reference_data() -> None:
+    orgs = {key: Organisation(name=name, kind=kind) for key, (name, kind) in ORGANISATIONS.items()}
+    db.session.add_all(orgs.values())
+    db.session.add_all(
+        [
+            MeasureType(code="contact_point", label="Contact point at the local police"),
+            MeasureType(code="patrols", label="Patrols"),
+            MeasureType(code="close_protection", label="Close protection"),
+        ]
+    )
+    db.session.flush()
+    for key, (role, org) in USERS.items():
+        db.session.add(
+            User(
+                email=f"{key}@test.example",
+                full_name=key.capitalize(),
+                role=role,
+                password_hash=PASSWORD_HASH,
+                organisation_id=orgs[org].id if org else None,
+            )
+        )
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page carries no CSRF token"
+    return match.group(1)
+
+
+@dataclass
+class Session:
+    """A test client signed in as one user, posting with its CSRF token."""
+
+    client: FlaskClient
+    token: str
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        return self.client.post(url, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+
+
+def sign_in(client: FlaskClient, key: str) -> Session:
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "email": f"{key}@test.example",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(page.text),
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200, response.text
+    return Session(client, csrf_from(response.text))
+
+
+@pytest.fixture
+def login(app: Flask):
+    """login("officer") returns a fresh client signed in as that user."""
+
+    def login(key: str) -> Session:
+        return sign_in(app.test_client(), key)
+
+    return login
+
+
+@pytest.fixture
+def user(app: Flask):
+    def user(key: str) -> User:
+        return db.session.scalars(db.select(User).where(User.email == f"{key}@test.example")).one()
+
+    return user
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """Count the SQL statements run inside the block: `with count_queries() as n: …; n()`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield lambda: len(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting
+
+
+TODAY = dt.date.today()
