@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, abort, current_app, has_request_context, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -58,6 +58,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def _select_locale() -> str | None:
+    if not has_request_context():
+        return None  # the CLI and background work speak the default language
     return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 
@@ -69,6 +71,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        # No field of ours holds a NUL byte, and PostgreSQL refuses them with an error.
+        values = [request.path, *request.args.values(), *request.form.values()]
+        if any("\x00" in value for value in values):
+            abort(400)
+
     def page(code: int, title: str, message: str):
         return render_template("errors.html", code=code, title=title, message=message), code
 

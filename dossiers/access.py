@@ -8,6 +8,7 @@ exist or the user may not see it, so that a guess learns nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -24,6 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC: frozenset[Role] = frozenset()
 ALL_ROLES = frozenset(Role)
+
+REFERENCE = re.compile(r"(TP|VIP)-\d{4}-\d{4,6}")
 
 # What each role may reach, by feature.
 DOSSIER_ROLES = frozenset({Role.OFFICER})
@@ -81,7 +84,7 @@ def can_update_measure(user: User, measure: Measure) -> bool:
 
 def load_dossier(reference: str, user: User) -> Dossier:
     """Load a dossier the user may see, or answer 404."""
-    if not has_role(user, *DOSSIER_ROLES):
+    if not has_role(user, *DOSSIER_ROLES) or not REFERENCE.fullmatch(reference.upper()):
         abort(404)
     dossier = db.session.scalar(
         select(Dossier)

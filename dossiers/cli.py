@@ -9,6 +9,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from . import statistics
@@ -30,6 +31,7 @@ def _read_password() -> str:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option(
@@ -68,6 +70,7 @@ def create_user_command(
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load the deterministic demo data set (2022–2024) and one account per role."""
     from .demo import AlreadySeeded, seed
@@ -88,6 +91,7 @@ def seed_demo_command() -> None:
 
 
 @click.command("stats")
+@with_appcontext
 @click.argument("year", type=int)
 @click.option("--format", "output", type=click.Choice(["json", "csv"]), default="json")
 def stats_command(year: int, output: str) -> None:

@@ -41,8 +41,15 @@ from .models import (
 REQUIRED = _l("This field is required.")
 
 
-def optional_int(value: object) -> int | None:
-    return int(value) if value not in (None, "", "None") else None  # type: ignore[arg-type]
+def optional_int(value: object) -> object:
+    """Coerce a select's value to an id; anything else stays as it is and fails the
+    choice check with a plain message."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return value
 
 
 class LoginForm(FlaskForm):
@@ -56,7 +63,9 @@ class DossierFilterForm(FlaskForm):
 
     q = StringField(_l("Reference or person"), validators=[Optional(), Length(max=100)])
     kind = SelectField(
-        _l("Kind"), choices=options([("", _l("All kinds"))]) + choices(DossierKind), validators=[Optional()]
+        _l("Kind"),
+        choices=options([("", _l("All kinds"))]) + choices(DossierKind),
+        validators=[Optional()],
     )
     state = SelectField(
         _l("State"),
@@ -75,7 +84,6 @@ class DossierForm(FlaskForm):
     ground = SelectField(
         _l("Ground of the threat"),
         choices=options([("", _l("— (VIP protection)"))]) + choices(ThreatGround),
-        validators=[Optional()],
     )
 
     def validate_ground(self, field: SelectField) -> None:
@@ -202,7 +210,7 @@ class UserForm(FlaskForm):
     )
     full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     role = SelectField(_l("Role"), choices=choices(Role), validators=[InputRequired(REQUIRED)])
-    organisation_id = SelectField(_l("Organisation"), coerce=optional_int, validators=[Optional()])
+    organisation_id = SelectField(_l("Organisation"), coerce=optional_int)
     password = PasswordField(
         _l("Password"),
         validators=[Optional(), Length(min=12, max=256, message=_l("Use at least 12 characters."))],

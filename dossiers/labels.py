@@ -101,8 +101,10 @@ def label(value: object) -> str:
 
 def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
     """Turn (value, label) pairs into the select options WTForms expects."""
-    return [SelectChoice(value="" if value is None else str(value), label=label)  # type: ignore[arg-type]
-            for value, label in pairs]
+    return [
+        SelectChoice(value="" if value is None else str(value), label=label)  # type: ignore[arg-type]
+        for value, label in pairs
+    ]
 
 
 def choices(enum: type[StrEnum]) -> list[SelectChoice]:

@@ -33,5 +33,10 @@ def test_partner_analyst_admin_pages_render(app, login):
     assert login("partner").get("/measures/").status_code == 200
     assert login("analyst").get("/statistics/").status_code == 200
     admin = login("admin")
-    for url in ["/admin/users", "/admin/users/new", "/admin/organisations", "/admin/organisations/new"]:
+    for url in [
+        "/admin/users",
+        "/admin/users/new",
+        "/admin/organisations",
+        "/admin/organisations/new",
+    ]:
         assert admin.get(url).status_code == 200, url

@@ -12,7 +12,6 @@ from ..access import ADMIN_ROLES, allow
 from ..accounts import AccountRefused
 from ..extensions import db
 from ..forms import OrganisationForm, UserForm
-from ..labels import options
 from ..models import Organisation, OrganisationKind, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

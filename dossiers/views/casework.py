@@ -185,9 +185,10 @@ def _event_choices(dossier: Dossier) -> list[SelectChoice]:
         .order_by(Event.start_date.desc())
         .limit(300)
     )
-    return options([("", _("Choose an event"))] + [
-        (e.id, f"{e.start_date:%d/%m/%Y} · {e.name} · {e.place}") for e in events
-    ])
+    return options(
+        [("", _("Choose an event"))]
+        + [(e.id, f"{e.start_date:%d/%m/%Y} · {e.name} · {e.place}") for e in events]
+    )
 
 
 @bp.route("/event", methods=["GET", "POST"])

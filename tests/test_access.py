@@ -1,0 +1,206 @@
+"""Who may reach what: the route × role matrix, and partner isolation."""
+
+import pytest
+from builders import dossier_in, org
+from sqlalchemy import select
+
+from dossiers.access import PUBLIC
+from dossiers.extensions import db
+from dossiers.models import DossierState, Measure, Organisation, Person, Role, User
+
+OF, P, A, AD = Role.OFFICER, Role.PARTNER, Role.ANALYST, Role.ADMIN
+STATIC_ENDPOINTS = {"static", "bootstrap.static"}
+
+# Who may reach each endpoint. A new endpoint must be added here, on purpose.
+EXPECTED = {
+    "main.index": {OF, P, A, AD},
+    "main.healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": {OF, P, A, AD},
+    "dashboard.index": {OF},
+    "dossiers.index": {OF},
+    "dossiers.new": {OF},
+    "dossiers.detail": {OF},
+    "dossiers.transition": {OF},
+    "casework.persons": {OF},
+    "casework.link_person": {OF},
+    "casework.remove_person": {OF},
+    "casework.new_assessment": {OF},
+    "casework.event": {OF},
+    "casework.approval": {OF},
+    "casework.new_measure": {OF},
+    "casework.lift_measure": {OF},
+    "measures.index": {P},
+    "measures.detail": {P},
+    "statistics.index": {OF, A},
+    "statistics.year": {OF, A},
+    "admin.users": {AD},
+    "admin.new_user": {AD},
+    "admin.edit_user": {AD},
+    "admin.organisations": {AD},
+    "admin.new_organisation": {AD},
+    "admin.edit_organisation": {AD},
+}
+ROLE_KEYS = {OF: "officer", P: "partner", A: "analyst", AD: "admin"}
+
+
+def test_every_endpoint_declares_its_roles(app):
+    declared = {}
+    for endpoint, view in app.view_functions.items():
+        if endpoint in STATIC_ENDPOINTS:
+            continue
+        assert hasattr(view, "allowed_roles"), f"{endpoint} declares no roles"
+        declared[endpoint] = set(view.allowed_roles)
+    assert declared == {k: set(v) for k, v in EXPECTED.items()}
+
+
+@pytest.fixture
+def url_values(app):
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)
+        measure = dossier.measures[0]
+        return {
+            "reference": dossier.reference,
+            "measure_id": measure.id,
+            "person_id": dossier.persons[0].id,
+            "organisation_id": db.session.scalars(select(Organisation.id)).first(),
+            "user_id": db.session.scalars(select(User.id)).first(),
+            "year": dossier.opened_on.year,
+            "name": "reassess",
+        }
+
+
+def requests_for(app, values):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in STATIC_ENDPOINTS:
+            continue
+        url = rule.build({k: values[k] for k in rule.arguments})[1]
+        method = "GET" if "GET" in rule.methods else "POST"
+        yield rule.endpoint, method, url
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_route_matrix(app, login, url_values, role):
+    session = login(ROLE_KEYS[role])
+    for endpoint, method, url in requests_for(app, url_values):
+        allowed = role in EXPECTED[endpoint] or EXPECTED[endpoint] == PUBLIC
+        if method == "POST" and allowed:
+            continue  # reaching it would act; the domain tests cover what it does
+        response = session.get(url) if method == "GET" else session.post(url)
+        if allowed:
+            assert response.status_code in (200, 302), (endpoint, response.status_code)
+        else:
+            assert response.status_code == 403, (endpoint, role, response.status_code)
+
+
+def test_anonymous_is_sent_to_sign_in(app, client, url_values):
+    for endpoint, method, url in requests_for(app, url_values):
+        response = client.open(url, method=method)
+        if EXPECTED[endpoint] == PUBLIC:
+            assert response.status_code == 200, endpoint
+        elif method == "GET":
+            assert response.status_code == 302, endpoint
+            assert "/login" in response.headers["Location"]
+        else:
+            # A POST without a CSRF token is refused before anything else.
+            assert response.status_code in (302, 400), endpoint
+
+
+def _measure_for(app, partner: str, state=DossierState.MEASURES_DECIDED):
+    with app.app_context():
+        dossier = dossier_in(DossierState.INTAKE)
+        from builders import officer, ready_to_decide
+
+        from dossiers import workflow
+
+        workflow.transition(dossier, "start_assessment", officer())
+        measure = ready_to_decide(dossier, partner=partner)
+        if state is DossierState.MEASURES_DECIDED:
+            workflow.transition(dossier, "decide_measures", officer())
+        db.session.commit()
+        return measure.id, dossier.reference, dossier.persons[0].id
+
+
+def test_partner_sees_only_its_own_decided_measures(app, login):
+    own, own_ref, _ = _measure_for(app, "Police zone")
+    other, other_ref, _ = _measure_for(app, "Federal Police DAP")
+    draft, _, _ = _measure_for(app, "Police zone", state=DossierState.ASSESSMENT)
+    zone = login("partner")
+    listing = zone.get("/measures/").text
+    assert own_ref in listing
+    assert other_ref not in listing
+    assert zone.get(f"/measures/{own}").status_code == 200
+    # Another organisation's measure, a draft and a measure that does not exist
+    # get the same answer.
+    for measure_id in (other, draft, 999999):
+        response = zone.get(f"/measures/{measure_id}")
+        assert response.status_code == 404
+        assert response.text == zone.get("/measures/999998").text
+        assert (
+            zone.post(f"/measures/{measure_id}", data={"status": "acknowledged"}).status_code == 404
+        )
+
+
+def test_partner_cannot_reach_dossiers_or_persons(app, login):
+    _, reference, person_id = _measure_for(app, "Police zone")
+    zone = login("partner")
+    for url in (
+        f"/dossiers/{reference}",
+        "/dossiers/TP-1999-0001",
+        f"/dossiers/{reference}/persons",
+        "/dossiers/TP-1999-0001/persons",
+        f"/dossiers/{reference}/measures/new",
+        "/dossiers/",
+        "/dashboard/",
+        "/statistics/",
+        "/admin/users",
+    ):
+        assert zone.get(url).status_code == 403, url
+    response = zone.post(f"/dossiers/{reference}/persons/{person_id}/remove")
+    assert response.status_code == 403
+    with app.app_context():
+        assert db.session.get(Person, person_id) is not None
+
+
+def test_partner_page_shows_no_assessment_text(app, login):
+    measure_id, _, _ = _measure_for(app, "Police zone")
+    page = login("partner").get(f"/measures/{measure_id}").text
+    assert "Threat letters" not in page  # the assessment summary
+    assert "Jan Peeters" in page  # the protected person is needed to act
+    assert "3 – serious" in page
+
+
+def test_partner_acknowledges_then_reports_execution(app, login):
+    measure_id, _, _ = _measure_for(app, "Police zone")
+    zone = login("partner")
+    response = zone.post(f"/measures/{measure_id}", data={"status": "in_execution", "note": "x"})
+    assert "cannot become" in response.text  # not acknowledged yet
+    zone.post(f"/measures/{measure_id}", data={"status": "acknowledged"})
+    response = zone.post(f"/measures/{measure_id}", data={"status": "in_execution", "note": ""})
+    assert "Describe the execution" in response.text
+    zone.post(
+        f"/measures/{measure_id}", data={"status": "in_execution", "note": "Patrols twice a night"}
+    )
+    with app.app_context():
+        measure = db.session.get(Measure, measure_id)
+        assert measure.status.value == "in_execution"
+        assert "Patrols twice a night" in measure.execution_note
+
+
+def test_admin_never_reads_dossier_contents(app, login):
+    _, reference, _ = _measure_for(app, "Police zone")
+    admin = login("admin")
+    assert admin.get(f"/dossiers/{reference}").status_code == 403
+    assert admin.get("/measures/").status_code == 403
+    assert "Jan Peeters" not in admin.get("/admin/users").text
+
+
+def test_a_partner_moved_to_another_organisation_loses_access_at_once(app, login):
+    measure_id, _, _ = _measure_for(app, "Police zone")
+    zone = login("partner")
+    assert zone.get(f"/measures/{measure_id}").status_code == 200
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == "partner@test.example")).one()
+        user.organisation_id = org("Federal Police").id
+        db.session.commit()
+    assert zone.get(f"/measures/{measure_id}").status_code == 404

@@ -1,0 +1,193 @@
+"""create-user and the demo data set."""
+
+import json
+
+import pytest
+from conftest import database_url
+from sqlalchemy import func, select
+
+from dossiers import create_app, statistics
+from dossiers.extensions import db
+from dossiers.models import AuditEvent, Dossier, Measure, Organisation, Person, Transition, User
+
+
+def test_create_user_reads_the_password_from_stdin(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "New@Test.example",
+            "--role",
+            "partner",
+            "--organisation",
+            "Federal Police DAP",
+        ],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "a long enough password" not in result.output
+    client = app.test_client()
+    from conftest import csrf_from
+
+    token = csrf_from(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={
+            "email": "new@test.example",
+            "password": "a long enough password",
+            "csrf_token": token,
+        },
+    )
+    assert response.headers["Location"].endswith("/")
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["create-user", "x@test.example", "--role", "partner"], "belongs to an organisation"),
+        (
+            ["create-user", "x@test.example", "--role", "partner", "--organisation", "Nowhere"],
+            "no organisation",
+        ),
+        (["create-user", "officer@test.example", "--role", "officer"], "already uses this email"),
+    ],
+)
+def test_create_user_refusals(app, args, message):
+    result = app.test_cli_runner().invoke(args=args, input="a long enough password\n")
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_create_user_refuses_a_short_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "x@test.example", "--role", "admin"], input="short\n"
+    )
+    assert result.exit_code != 0 and "12 characters" in result.output
+
+
+TABLES = (Organisation, User, Dossier, Person, Measure, Transition, AuditEvent)
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    app = create_app(
+        {
+            "CONFIG_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url(tmp_path_factory.mktemp("demo")),
+        }
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    app.seed_output = result.output
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def counts(app):
+    with app.app_context():
+        return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in TABLES}
+
+
+def test_seed_demo_prints_one_account_per_role_once(demo_app):
+    for email in (
+        "officer@demo.example",
+        "partner@demo.example",
+        "analyst@demo.example",
+        "admin@demo.example",
+    ):
+        assert email in demo_app.seed_output
+    with demo_app.app_context():
+        names = set(db.session.scalars(select(Organisation.name)))
+    assert {"NCCN", "Federal Police DAP", "Police zone Brussels-Capital-Ixelles"} <= names
+    assert len([n for n in names if n.startswith("Police zone")]) >= 3
+
+
+def test_seed_demo_twice_changes_nothing(demo_app):
+    before = counts(demo_app)
+    result = demo_app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0
+    assert "already there" in result.output and "@demo.example" not in result.output
+    assert counts(demo_app) == before
+
+
+PUBLISHED = {
+    2022: {
+        "dossiers": 64,
+        "persons": 85,
+        "european_summits": 6,
+        "nato_summits": 1,
+        "attendances": 1550,
+        "heads": 305,
+    },
+    2023: {"dossiers": 75, "persons": 124, "councils": 27, "european_summits": 6},
+    2024: {"dossiers": 67, "persons": 101, "councils": 75, "european_summits": 7},
+}
+
+
+@pytest.mark.parametrize("year", sorted(PUBLISHED))
+def test_demo_reproduces_the_published_figures(demo_app, year):
+    want = PUBLISHED[year]
+    with demo_app.app_context():
+        got = statistics.headline(year)
+    tp, vip = got["threatened_persons"], got["vip_protection"]
+    assert (tp["dossiers_with_measures"], tp["persons"]) == (want["dossiers"], want["persons"])
+    assert vip["european_summits"] == want["european_summits"]
+    if "councils" in want:
+        assert vip["ministerial_councils"] == want["councils"]
+    if year == 2022:
+        assert vip["nato_summits"] == 1
+        assert (vip["protected_attendances"], vip["heads_of_state_or_government"]) == (1550, 305)
+    if year == 2023:
+        assert (
+            vip["protected_attendances"] > 1500
+            and 290 <= vip["heads_of_state_or_government"] <= 310
+        )
+    if year == 2024:
+        assert vip["protected_attendances"] > 1800
+
+
+def test_stats_command_prints_the_fixed_json(demo_app):
+    result = demo_app.test_cli_runner().invoke(args=["stats", "2023", "--format", "json"])
+    figures = json.loads(result.output)
+    assert figures["year"] == 2023
+    assert figures["threatened_persons"] == {"dossiers_with_measures": 75, "persons": 124}
+    assert figures["vip_protection"]["ministerial_councils"] == 27
+    csv_result = demo_app.test_cli_runner().invoke(args=["stats", "2023", "--format", "csv"])
+    assert "2023,threatened_persons,persons,124" in csv_result.output
+
+
+def test_demo_has_work_for_every_role(demo_app):
+    with demo_app.app_context():
+        from dossiers.models import DossierPerson
+
+        shared = db.session.scalar(
+            select(func.count()).select_from(
+                select(DossierPerson.person_id)
+                .group_by(DossierPerson.person_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+        assert shared > 0  # people threatened again, and VIPs at several events
+        zone = db.session.scalars(
+            select(Organisation).where(Organisation.name == "Police zone Brussels-Capital-Ixelles")
+        ).one()
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Measure).where(Measure.organisation_id == zone.id)
+            )
+            > 0
+        )
+
+
+def test_seed_demo_refuses_production(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
+    app = create_app({"CONFIG_NAME": "production"})
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0 and "production" in result.output
