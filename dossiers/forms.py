@@ -31,7 +31,6 @@ from .models import (
     DossierKind,
     DossierState,
     EventKind,
-    MeasureStatus,
     OrganisationKind,
     Role,
     ThreatGround,
@@ -186,16 +185,8 @@ class MeasureForm(FlaskForm):
 
 
 class MeasureReportForm(FlaskForm):
-    status = SelectField(
-        _l("Status"),
-        choices=options(
-            [
-                (MeasureStatus.ACKNOWLEDGED.value, _l("Acknowledged")),
-                (MeasureStatus.IN_EXECUTION.value, _l("In execution")),
-            ]
-        ),
-        validators=[InputRequired(REQUIRED)],
-    )
+    # The choices are the next steps from the measure's status (casework.PARTNER_STEPS).
+    status = SelectField(_l("Status"), validators=[InputRequired(REQUIRED)])
     note = TextAreaField(_l("Execution note"), validators=[Optional(), Length(max=5000)])
 
 

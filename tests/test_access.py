@@ -174,7 +174,7 @@ def test_partner_acknowledges_then_reports_execution(app, login):
     measure_id, _, _ = _measure_for(app, "Police zone")
     zone = login("partner")
     response = zone.post(f"/measures/{measure_id}", data={"status": "in_execution", "note": "x"})
-    assert "cannot become" in response.text  # not acknowledged yet
+    assert "Not a valid choice." in response.text  # not acknowledged yet
     zone.post(f"/measures/{measure_id}", data={"status": "acknowledged"})
     response = zone.post(f"/measures/{measure_id}", data={"status": "in_execution", "note": ""})
     assert "Describe the execution" in response.text

@@ -9,9 +9,10 @@ from sqlalchemy import case
 from .. import audit
 from ..access import PARTNER_ROLES, allow, can_update_measure, load_partner_measure
 from ..access import partner_measures as scoped_measures
-from ..casework import RuleBroken, report_on_measure
+from ..casework import PARTNER_STEPS, RuleBroken, report_on_measure
 from ..extensions import db
 from ..forms import MeasureReportForm
+from ..labels import LABELS, options
 from ..listings import current_levels
 from ..models import Measure, MeasureStatus, today
 
@@ -37,6 +38,8 @@ def detail(measure_id: int):
     """Show one measure with the context needed to carry it out; take a report."""
     measure = load_partner_measure(measure_id, current_user)
     form = MeasureReportForm()
+    steps = PARTNER_STEPS.get(measure.status, ())
+    form.status.choices = options((step.value, LABELS[step]) for step in steps)
     if request.method == "GET":
         audit.record(
             "measure.view",
@@ -46,8 +49,6 @@ def detail(measure_id: int):
             dossier=measure.dossier,
         )
         db.session.commit()
-        if measure.status is not MeasureStatus.REQUESTED:
-            form.status.data = MeasureStatus.IN_EXECUTION.value
     elif not can_update_measure(current_user, measure):
         flash(_("This measure is lifted; it cannot be reported on."), "danger")
     elif form.validate_on_submit():
