@@ -34,6 +34,7 @@ test-postgres: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check dossiers tests config.py
 	$(VENV)/bin/ruff format --check dossiers tests config.py
+	$(VENV)/bin/mypy dossiers
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .extensions import db, login_manager
@@ -104,10 +104,10 @@ def load_dossier(reference: str, user: User) -> Dossier:
     return dossier
 
 
-def partner_measures(user: User) -> Select[tuple[Measure]]:
+def partner_measures(user: User) -> Select[Measure]:
     """Select the measures assigned to the user's own organisation, and nothing else."""
     if not has_role(user, Role.PARTNER) or user.organisation_id is None:
-        return select(Measure).where(False)  # type: ignore[arg-type]
+        return select(Measure).where(false())
     return (
         select(Measure)
         .options(

@@ -354,15 +354,10 @@ class _Seeder:
             dossier = self._dossier(DossierKind.THREATENED_PERSON, title, opened, ground)
             self._link_all(dossier, persons)
             everyone.extend(persons)
-            self._move(dossier, "start_assessment", opened + dt.timedelta(days=1))
             if not with_measures:
-                self._move(
-                    dossier,
-                    "close_without_measures",
-                    opened + dt.timedelta(days=6),
-                    "OCAM assessed no concrete threat; no measures needed.",
-                )
+                self._without_measures(dossier, rng, opened, index - plan.tp_dossiers)
                 continue
+            self._move(dossier, "start_assessment", opened + dt.timedelta(days=1))
             self._assess(dossier, rng, opened + dt.timedelta(days=3))
             zone = rng.choice(LOCAL_ZONES)
             start = opened + dt.timedelta(days=5)
@@ -425,6 +420,26 @@ class _Seeder:
                     self._move(dossier, "decide_measures", closed - dt.timedelta(days=20))
                 self._move(dossier, "close", closed, "The threat is no longer current.")
         return [p for p in everyone if p.function != "Family member"]
+
+    def _without_measures(
+        self, dossier: Dossier, rng: random.Random, opened: dt.date, position: int
+    ) -> None:
+        """Most reports need no measures; the last year's latest few are still being
+        looked at, so that the officers' dashboard has work on it."""
+        still_open = dossier.year == max(PLANS) and position < 3
+        if still_open and position == 0:
+            return  # at intake
+        self._move(dossier, "start_assessment", opened + dt.timedelta(days=1))
+        if still_open:
+            if position == 2:
+                self._assess(dossier, rng, opened + dt.timedelta(days=3))
+            return
+        self._move(
+            dossier,
+            "close_without_measures",
+            opened + dt.timedelta(days=6),
+            "OCAM assessed no concrete threat; no measures needed.",
+        )
 
     def _assess(self, dossier: Dossier, rng: random.Random, on: dt.date) -> None:
         casework.record_assessment(

@@ -60,7 +60,7 @@ def current_levels(dossier_ids: Iterable[int]) -> dict[int, int]:
     return {dossier_id: level for dossier_id, level in rows}
 
 
-def dossier_list(criteria: DossierFilter) -> Select[tuple[Dossier]]:
+def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
     query = select(Dossier).options(selectinload(Dossier.persons))
     if criteria.kind:
         query = query.where(Dossier.kind == criteria.kind)

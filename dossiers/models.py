@@ -138,7 +138,9 @@ class User(Model):
 
     # Flask-Login identifies a signed-in browser by its server-side session, not by
     # the user id, so that a session can be revoked on its own.
-    session_token = None  # set per request by auth.py; not a column
+    # Not a column: set per request by auth.py.
+    __allow_unmapped__ = True
+    session_token: str | None = None
 
     @property
     def is_authenticated(self) -> bool:
