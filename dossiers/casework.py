@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .extensions import db
+from .labels import label
 from .models import (
     AssessmentSource,
     Dossier,
@@ -342,8 +343,8 @@ def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor:
         raise RuleBroken(
             _l(
                 "A measure that is %(current)s cannot become %(new)s.",
-                current=measure.status.value,
-                new=status.value,
+                current=label(measure.status).lower(),
+                new=label(status).lower(),
             )
         )
     if status is MeasureStatus.IN_EXECUTION and not note.strip():

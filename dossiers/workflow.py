@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from . import audit
 from .extensions import db
+from .labels import label
 from .models import (
     Dossier,
     DossierState,
@@ -152,7 +153,7 @@ def transition(
             _l(
                 "“%(label)s” is not possible while the dossier is in %(state)s.",
                 label=rule.label,
-                state=dossier.state.value,
+                state=label(dossier.state).lower(),
             )
         )
     reason = (reason or "").strip()
