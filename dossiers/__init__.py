@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app, has_request_context, render_template, request
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
@@ -126,6 +126,7 @@ def register_template_helpers(app: Flask) -> None:
     app.context_processor(access.template_helpers)
     app.jinja_env.globals["DossierState"] = DossierState
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["num"] = format_decimal
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["day"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
     app.jinja_env.filters["moment"] = lambda t: t.strftime("%d/%m/%Y %H:%M") if t else ""

@@ -64,6 +64,11 @@ def has_role(user: Any, *roles: Role) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.role in roles
 
 
+def can_read_names(user: User) -> bool:
+    """Only officers read personal data in the statistics' drill-downs."""
+    return has_role(user, *DOSSIER_ROLES)
+
+
 def can_view_dossier(user: User, dossier: Dossier) -> bool:
     return has_role(user, *DOSSIER_ROLES)
 

@@ -74,6 +74,13 @@ class DossierFilterForm(FlaskForm):
     year = IntegerField(_l("Year opened"), validators=[Optional(), NumberRange(1990, 2100)])
 
 
+class OpenOnForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    on = DateField(_l("Open on"), validators=[Optional()])
+
+
 class DossierForm(FlaskForm):
     kind = SelectField(
         _l("Kind"), choices=choices(DossierKind), validators=[InputRequired(REQUIRED)]

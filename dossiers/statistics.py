@@ -1,49 +1,113 @@
-"""The counting rules of the yearly figures, as aggregate SQL returning plain data."""
+"""The counting rules of the yearly figures, as aggregate SQL returning plain data.
+
+Each figure is a *population*: a select whose rows are exactly what the figure
+counts. The figure is the count of those rows, a breakdown groups them, and its
+drill-down lists them: a list's length always equals its figure, by construction.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, distinct, exists, func, or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer, Select, String, and_, cast, exists, func, literal, or_, select
 
 from .extensions import db
 from .models import (
     Dossier,
     DossierKind,
     DossierPerson,
+    DossierState,
     Event,
     EventKind,
     Measure,
+    MeasureType,
+    Organisation,
     Person,
+    ThreatAssessment,
+    Transition,
     VipCategory,
 )
 
 COUNCIL_KINDS = (EventKind.EU_MINISTERIAL_COUNCIL, EventKind.NATO_MINISTERIAL)
+COUNTED_EVENT_KINDS = (
+    *COUNCIL_KINDS,
+    EventKind.EUROPEAN_SUMMIT,
+    EventKind.NATO_SUMMIT,
+    EventKind.STATE_VISIT,
+)
 HEADS = (VipCategory.HEAD_OF_STATE, VipCategory.HEAD_OF_GOVERNMENT)
 
 
-def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
+def bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
-def _has_decided_measure():
+def _end_of(year: int) -> dt.datetime:
+    return dt.datetime(year + 1, 1, 1)
+
+
+# --- Populations: one select per figure; its rows are what the figure counts. -------
+# Every population has the columns `reference` and `on` (a date) for its drill-down,
+# and the id column(s) of what it counts.
+
+
+def _decided_measure_exists():
     return exists().where(Measure.dossier_id == Dossier.id, Measure.decided_at.is_not(None))
 
 
-def _tp_dossiers_with_measures(year: int):
-    first, last = _year_bounds(year)
-    return (
+def tp_dossiers(year: int) -> Select:
+    """Threatened-person dossiers opened in the year with at least one decided measure."""
+    first, last = bounds(year)
+    return select(
+        Dossier.id.label("dossier_id"),
+        Dossier.reference.label("reference"),
+        Dossier.opened_on.label("on"),
+    ).where(
         Dossier.kind == DossierKind.THREATENED_PERSON,
         Dossier.opened_on.between(first, last),
-        _has_decided_measure(),
+        _decided_measure_exists(),
     )
 
 
-def _protected_attendances(year: int):
-    """Distinct (event, person) pairs of events starting in the year where the person
-    has a decided measure: one for them, or one for their whole dossier."""
-    first, last = _year_bounds(year)
+def _persons_of(dossiers: Select) -> Select:
+    chosen = dossiers.subquery()
+    return (
+        select(
+            DossierPerson.person_id.label("person_id"),
+            func.min(chosen.c.reference).label("reference"),
+            func.min(chosen.c.on).label("on"),
+        )
+        .join(chosen, chosen.c.dossier_id == DossierPerson.dossier_id)
+        .group_by(DossierPerson.person_id)
+    )
+
+
+def tp_persons(year: int) -> Select:
+    """Distinct persons of those dossiers."""
+    return _persons_of(tp_dossiers(year))
+
+
+def open_dossiers(day: dt.date) -> Select:
+    """Dossiers of either kind opened by the day and not closed on it."""
+    return select(
+        Dossier.id.label("dossier_id"),
+        Dossier.reference.label("reference"),
+        Dossier.opened_on.label("on"),
+    ).where(Dossier.opened_on <= day, or_(Dossier.closed_on.is_(None), Dossier.closed_on > day))
+
+
+def open_persons(day: dt.date) -> Select:
+    return _persons_of(open_dossiers(day))
+
+
+def attendances(year: int) -> Select:
+    """Distinct (event, person) pairs of counted events starting in the year, where the
+    person has a decided measure: one for them, or one for their whole dossier."""
+    first, last = bounds(year)
     covered = exists().where(
         Measure.dossier_id == Dossier.id,
         Measure.decided_at.is_not(None),
@@ -54,64 +118,379 @@ def _protected_attendances(year: int):
             Event.id.label("event_id"),
             DossierPerson.person_id.label("person_id"),
             Event.kind.label("kind"),
-            Person.category.label("category"),
+            func.coalesce(Person.category, VipCategory.OTHER.value).label("category"),
+            Event.start_date.label("on"),
+            func.min(Dossier.reference).label("reference"),
         )
+        .select_from(Event)
         .join(
             Dossier, and_(Dossier.event_id == Event.id, Dossier.kind == DossierKind.VIP_PROTECTION)
         )
         .join(DossierPerson, DossierPerson.dossier_id == Dossier.id)
         .join(Person, Person.id == DossierPerson.person_id)
-        .where(Event.start_date.between(first, last), covered)
-        .distinct()
-        .subquery()
+        .where(Event.start_date.between(first, last), Event.kind.in_(COUNTED_EVENT_KINDS), covered)
+        .group_by(Event.id, DossierPerson.person_id, Event.kind, Person.category, Event.start_date)
     )
 
 
-def headline(year: int) -> dict[str, Any]:
-    """The published figures of a year."""
-    tp = db.session.execute(
-        select(func.count(distinct(Dossier.id)), func.count(distinct(DossierPerson.person_id)))
-        .select_from(Dossier)
-        .outerjoin(DossierPerson, DossierPerson.dossier_id == Dossier.id)
-        .where(*_tp_dossiers_with_measures(year))
-    ).one()
-    pairs = _protected_attendances(year)
-    vip = db.session.execute(
+def head_attendances(year: int) -> Select:
+    pairs = attendances(year).subquery()
+    return select(pairs).where(pairs.c.category.in_([c.value for c in HEADS]))
+
+
+def events(year: int, kinds: tuple[EventKind, ...]) -> Select:
+    """Events of these kinds starting in the year with at least one protected VIP."""
+    pairs = attendances(year).subquery()
+    return (
         select(
-            func.count(distinct(pairs.c.event_id)).filter(pairs.c.kind.in_(COUNCIL_KINDS)),
-            func.count(distinct(pairs.c.event_id)).filter(
-                pairs.c.kind == EventKind.EUROPEAN_SUMMIT
+            pairs.c.event_id,
+            func.min(pairs.c.reference).label("reference"),
+            func.min(pairs.c.on).label("on"),
+        )
+        .where(pairs.c.kind.in_([k.value for k in kinds]))
+        .group_by(pairs.c.event_id)
+    )
+
+
+# --- Breakdowns: a population with a `group` column. ----------------------------------
+
+
+def _level_at(day: dt.date):
+    """Each dossier's level on the day: its latest assessment dated on or before it."""
+    ranked = (
+        select(
+            ThreatAssessment.dossier_id,
+            ThreatAssessment.level,
+            func.row_number()
+            .over(
+                partition_by=ThreatAssessment.dossier_id,
+                order_by=(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(ThreatAssessment.assessed_on <= day)
+        .subquery()
+    )
+    return select(ranked.c.dossier_id, ranked.c.level).where(ranked.c.rank == 1).subquery()
+
+
+def _state_at(moment: dt.datetime):
+    """Each dossier's state at the moment: the target of its latest transition before it."""
+    ranked = (
+        select(
+            Transition.dossier_id,
+            Transition.to_state,
+            func.row_number()
+            .over(
+                partition_by=Transition.dossier_id,
+                order_by=(Transition.at.desc(), Transition.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Transition.at < moment)
+        .subquery()
+    )
+    return select(ranked.c.dossier_id, ranked.c.to_state).where(ranked.c.rank == 1).subquery()
+
+
+def tp_by_month(year: int) -> Select:
+    return tp_dossiers(year).add_columns(
+        cast(func.extract("month", Dossier.opened_on), Integer).label("group")
+    )
+
+
+def tp_by_level(year: int) -> Select:
+    level = _level_at(bounds(year)[1])
+    return (
+        tp_dossiers(year)
+        .outerjoin(level, level.c.dossier_id == Dossier.id)
+        .add_columns(func.coalesce(level.c.level, 0).label("group"))
+    )
+
+
+def tp_by_ground(year: int) -> Select:
+    return tp_dossiers(year).add_columns(
+        func.coalesce(cast(Dossier.ground, String(32)), literal("none")).label("group")
+    )
+
+
+def tp_by_state(year: int) -> Select:
+    first, last = bounds(year)
+    state = _state_at(_end_of(year))
+    return (
+        select(
+            Dossier.id.label("dossier_id"),
+            Dossier.reference.label("reference"),
+            Dossier.opened_on.label("on"),
+            func.coalesce(state.c.to_state, DossierState.INTAKE.value).label("group"),
+        )
+        .outerjoin(state, state.c.dossier_id == Dossier.id)
+        .where(
+            Dossier.kind == DossierKind.THREATENED_PERSON, Dossier.opened_on.between(first, last)
+        )
+    )
+
+
+def _decided_measures(year: int) -> Select:
+    first, last = bounds(year)
+    return (
+        select(
+            Measure.id.label("measure_id"),
+            Dossier.reference.label("reference"),
+            Measure.start_date.label("on"),
+        )
+        .join(Dossier, Dossier.id == Measure.dossier_id)
+        .join(MeasureType, MeasureType.id == Measure.measure_type_id)
+        .join(Organisation, Organisation.id == Measure.organisation_id)
+        .where(Measure.decided_at.is_not(None), Measure.start_date.between(first, last))
+    )
+
+
+def measures_by_type(year: int) -> Select:
+    return _decided_measures(year).add_columns(MeasureType.label.label("group"))
+
+
+def measures_by_partner(year: int) -> Select:
+    return _decided_measures(year).add_columns(Organisation.name.label("group"))
+
+
+def attendances_by_kind(year: int) -> Select:
+    pairs = attendances(year).subquery()
+    return select(pairs, pairs.c.kind.label("group"))
+
+
+def attendances_by_category(year: int) -> Select:
+    pairs = attendances(year).subquery()
+    return select(pairs, pairs.c.category.label("group"))
+
+
+# --- The catalogue of figures. ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: Any
+    rule: Any
+    unit: str  # dossier, person, event, attendance, measure: what a drill-down row is
+    population: Callable[[int], Select]
+    grouped: bool = False
+
+
+FIGURES: dict[str, Figure] = {
+    f.key: f
+    for f in (
+        Figure(
+            "tp_dossiers",
+            _l("threatened-person dossiers with measures"),
+            _l(
+                "Dossiers of threatened persons opened in the year in which at least one "
+                "protection measure was decided."
             ),
-            func.count(distinct(pairs.c.event_id)).filter(pairs.c.kind == EventKind.NATO_SUMMIT),
-            func.count(distinct(pairs.c.event_id)).filter(pairs.c.kind == EventKind.STATE_VISIT),
-            func.count(),
-            func.count().filter(pairs.c.category.in_(HEADS)),
+            "dossier",
+            tp_dossiers,
+        ),
+        Figure(
+            "tp_persons",
+            _l("persons under protection"),
+            _l("Distinct persons in those dossiers; a person in two dossiers counts once."),
+            "person",
+            tp_persons,
+        ),
+        Figure(
+            "ministerial_councils",
+            _l("ministerial councils (EU and NATO)"),
+            _l(
+                "EU and NATO ministerial meetings starting in the year with at least one "
+                "protected VIP."
+            ),
+            "event",
+            lambda y: events(y, COUNCIL_KINDS),
+        ),
+        Figure(
+            "european_summits",
+            _l("European summits"),
+            _l("European summits starting in the year with at least one protected VIP."),
+            "event",
+            lambda y: events(y, (EventKind.EUROPEAN_SUMMIT,)),
+        ),
+        Figure(
+            "nato_summits",
+            _l("NATO summits"),
+            _l("NATO summits starting in the year with at least one protected VIP."),
+            "event",
+            lambda y: events(y, (EventKind.NATO_SUMMIT,)),
+        ),
+        Figure(
+            "state_visits",
+            _l("state visits"),
+            _l("State visits starting in the year with at least one protected VIP."),
+            "event",
+            lambda y: events(y, (EventKind.STATE_VISIT,)),
+        ),
+        Figure(
+            "protected_attendances",
+            _l("protected VIP attendances"),
+            _l(
+                "Distinct (event, person) pairs of those events where the person had a "
+                "decided measure, for them or for their whole delegation."
+            ),
+            "attendance",
+            attendances,
+        ),
+        Figure(
+            "heads_of_state_or_government",
+            _l("of them heads of state or government"),
+            _l("Those attendances by heads of state or of government."),
+            "attendance",
+            head_attendances,
+        ),
+        Figure(
+            "tp_by_month",
+            _l("New dossiers with measures by month"),
+            _l("The threatened-person dossiers with measures, by the month they were opened."),
+            "dossier",
+            tp_by_month,
+            grouped=True,
+        ),
+        Figure(
+            "tp_by_level",
+            _l("By threat level"),
+            _l(
+                "The same dossiers by their threat level on 31 December: the latest "
+                "assessment dated that day or before."
+            ),
+            "dossier",
+            tp_by_level,
+            grouped=True,
+        ),
+        Figure(
+            "tp_by_ground",
+            _l("By ground of the threat"),
+            _l(
+                "The same dossiers by the ground of the threat: function, profession or "
+                "social role."
+            ),
+            "dossier",
+            tp_by_ground,
+            grouped=True,
+        ),
+        Figure(
+            "tp_by_state",
+            _l("State at year end"),
+            _l("Every threatened-person dossier opened in the year, by its state on 31 December."),
+            "dossier",
+            tp_by_state,
+            grouped=True,
+        ),
+        Figure(
+            "measures_by_type",
+            _l("Measures by type"),
+            _l("Decided measures starting in the year, both kinds of dossier, by type."),
+            "measure",
+            measures_by_type,
+            grouped=True,
+        ),
+        Figure(
+            "measures_by_partner",
+            _l("Measures by partner"),
+            _l("The same measures by the partner organisation that carries them out."),
+            "measure",
+            measures_by_partner,
+            grouped=True,
+        ),
+        Figure(
+            "attendances_by_kind",
+            _l("VIP attendances by kind of event"),
+            _l("The protected VIP attendances by kind of event."),
+            "attendance",
+            attendances_by_kind,
+            grouped=True,
+        ),
+        Figure(
+            "attendances_by_category",
+            _l("VIP attendances by category"),
+            _l("The protected VIP attendances by the person's category."),
+            "attendance",
+            attendances_by_category,
+            grouped=True,
+        ),
+    )
+}
+HEADLINE = [k for k, f in FIGURES.items() if not f.grouped]
+BREAKDOWNS = [k for k, f in FIGURES.items() if f.grouped]
+OPEN_RULE = _l(
+    "Dossiers of either kind opened on or before the day and not closed on it, "
+    "and the distinct persons in them."
+)
+
+
+def _count(population: Select):
+    return select(func.count()).select_from(population.subquery()).scalar_subquery()
+
+
+def headline_values(year: int) -> dict[str, int]:
+    """Every headline figure of the year, in one query."""
+    row = db.session.execute(
+        select(*(_count(FIGURES[k].population(year)).label(k) for k in HEADLINE))
+    ).one()
+    return dict(row._mapping)
+
+
+def breakdown_values(key: str, year: int) -> dict[Any, int]:
+    grouped = FIGURES[key].population(year).subquery()
+    rows = db.session.execute(select(grouped.c.group, func.count()).group_by(grouped.c.group))
+    return {_plain(group): count for group, count in rows}
+
+
+def _plain(value: Any) -> Any:
+    """Groups as plain values (enum members by their stored value)."""
+    return getattr(value, "value", value)
+
+
+def open_on(day: dt.date) -> dict[str, int]:
+    """Dossiers not closed on the day, and the distinct persons in them, in one query."""
+    row = db.session.execute(
+        select(
+            _count(open_dossiers(day)).label("dossiers"), _count(open_persons(day)).label("persons")
         )
     ).one()
+    return dict(row._mapping)
+
+
+def headline(year: int) -> dict[str, Any]:
+    """The published figures of a year in the fixed JSON shape of `flask stats`."""
+    values = headline_values(year)
     return {
         "year": year,
-        "threatened_persons": {"dossiers_with_measures": tp[0], "persons": tp[1]},
+        "threatened_persons": {
+            "dossiers_with_measures": values["tp_dossiers"],
+            "persons": values["tp_persons"],
+        },
         "vip_protection": {
-            "ministerial_councils": vip[0],
-            "european_summits": vip[1],
-            "nato_summits": vip[2],
-            "state_visits": vip[3],
-            "protected_attendances": vip[4],
-            "heads_of_state_or_government": vip[5],
+            "ministerial_councils": values["ministerial_councils"],
+            "european_summits": values["european_summits"],
+            "nato_summits": values["nato_summits"],
+            "state_visits": values["state_visits"],
+            "protected_attendances": values["protected_attendances"],
+            "heads_of_state_or_government": values["heads_of_state_or_government"],
         },
     }
 
 
-def open_on(day: dt.date) -> dict[str, int]:
-    """Dossiers not closed on the day, and the distinct persons in them."""
-    row = db.session.execute(
-        select(func.count(distinct(Dossier.id)), func.count(distinct(DossierPerson.person_id)))
-        .select_from(Dossier)
-        .outerjoin(DossierPerson, DossierPerson.dossier_id == Dossier.id)
-        .where(Dossier.opened_on <= day, or_(Dossier.closed_on.is_(None), Dossier.closed_on > day))
-    ).one()
-    return {"dossiers": row[0], "persons": row[1]}
-
-
 def years_with_data() -> list[int]:
     return list(db.session.scalars(select(Dossier.year).distinct().order_by(Dossier.year.desc())))
+
+
+def population(key: str, year: int, group: Any = None, day: dt.date | None = None) -> Select:
+    """The rows behind a figure (or one group of a breakdown), for its drill-down."""
+    if key == "open_dossiers":
+        return open_dossiers(day or bounds(year)[1])
+    if key == "open_persons":
+        return open_persons(day or bounds(year)[1])
+    figure = FIGURES[key]
+    rows = figure.population(year)
+    if figure.grouped:
+        grouped = rows.subquery()
+        return select(grouped).where(grouped.c.group == group)
+    return rows

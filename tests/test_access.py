@@ -34,6 +34,9 @@ EXPECTED = {
     "measures.detail": {P},
     "statistics.index": {OF, A},
     "statistics.year": {OF, A},
+    "statistics.figure": {OF, A},
+    "statistics.chart": {OF, A},
+    "statistics.export": {OF, A},
     "admin.users": {AD},
     "admin.new_user": {AD},
     "admin.edit_user": {AD},
@@ -67,6 +70,9 @@ def url_values(app):
             "user_id": db.session.scalars(select(User.id)).first(),
             "year": dossier.opened_on.year,
             "name": "reassess",
+            "key": "tp_by_month",
+            "fmt": "csv",
+            "month": dossier.opened_on.month,
         }
 
 
@@ -75,6 +81,8 @@ def requests_for(app, values):
         if rule.endpoint in STATIC_ENDPOINTS:
             continue
         url = rule.build({k: values[k] for k in rule.arguments})[1]
+        if rule.endpoint == "statistics.figure":
+            url += f"?group={values['month']}"
         method = "GET" if "GET" in rule.methods else "POST"
         yield rule.endpoint, method, url
 

@@ -1,11 +1,34 @@
-"""The yearly figures (the full report comes with the report issue)."""
+"""The yearly report: the figures, the rows behind each of them, charts and exports."""
 
-from flask import Blueprint, abort, render_template
+from __future__ import annotations
 
-from .. import statistics
-from ..access import STATISTICS_ROLES, allow
+import base64
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_login import current_user
+
+from .. import exports, report, statistics
+from ..access import STATISTICS_ROLES, allow, can_read_names
+from ..charts import breakdown_svg
+from ..forms import OpenOnForm
+from ..models import today
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
+FIGURE_KEYS = {*statistics.FIGURES, "open_dossiers", "open_persons"}
+
+
+def _known_year(year: int) -> int:
+    if year not in statistics.years_with_data():
+        abort(404)
+    return year
+
+
+def _open_day(year: int):
+    form = OpenOnForm(request.args)
+    if request.args.get("on") and form.validate() and form.on.data:
+        return form, form.on.data
+    form.on.data = report.default_open_day(year, today())
+    return form, form.on.data
 
 
 @bp.get("/")
@@ -18,12 +41,82 @@ def index():
 @bp.get("/<int:year>")
 @allow(*STATISTICS_ROLES)
 def year(year: int):
-    """Show the headline figures of a year."""
-    if year not in statistics.years_with_data():
+    """Show the yearly report: figure tiles, breakdown charts, the open-on figure."""
+    form, day = _open_day(_known_year(year))
+    return render_template("statistics/year.html", report=report.build(year, day), form=form)
+
+
+@bp.get("/<int:year>/figures/<key>")
+@allow(*STATISTICS_ROLES)
+def figure(year: int, key: str):
+    """List the rows behind a figure: as many as the figure says."""
+    if key not in FIGURE_KEYS:
         abort(404)
+    _known_year(year)
+    group = report.parse_group(key, request.args.get("group"))
+    if key in statistics.BREAKDOWNS and group is None:
+        abort(404)
+    _, day = _open_day(year)
+    names = can_read_names(current_user)
+    population = statistics.population(key, year, group, day)
     return render_template(
-        "statistics/year.html",
+        "statistics/figure.html",
         year=year,
-        figures=statistics.headline(year),
-        previous=statistics.headline(year - 1),
+        key=key,
+        title=report.title_of(key),
+        group_label=report.group_label(key, group),
+        day=day if key.startswith("open_") else None,
+        rows=report.rows(population, report.unit_of(key), names),
+        names=names,
+        unit=report.unit_of(key),
     )
+
+
+def _drill_link(year: int, key: str):
+    return lambda group: url_for("statistics.figure", year=year, key=key, group=group)
+
+
+@bp.get("/<int:year>/charts/<key>.svg")
+@allow(*STATISTICS_ROLES)
+def chart(year: int, key: str):
+    """Draw one breakdown as SVG; its bars link to their rows."""
+    if key not in statistics.BREAKDOWNS:
+        abort(404)
+    breakdown = report.breakdown(key, _known_year(year))
+    svg = breakdown_svg(breakdown, year, _drill_link(year, key))
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@bp.get("/<int:year>/report.<fmt>")
+@allow(*STATISTICS_ROLES)
+def export(year: int, fmt: str):
+    """Download the report as CSV, XLSX or a printable PDF."""
+    form, day = _open_day(_known_year(year))
+    built = report.build(year, day)
+    name = f"protection-figures-{year}"
+    if fmt == "csv":
+        return Response(
+            exports.csv_text(built), mimetype="text/csv", headers=_attachment(f"{name}.csv")
+        )
+    if fmt == "xlsx":
+        return Response(
+            exports.xlsx_bytes(built),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers=_attachment(f"{name}.xlsx"),
+        )
+    if fmt == "pdf":
+        charts = {
+            b.key: base64.b64encode(breakdown_svg(b, year).encode()).decode()
+            for b in built.breakdowns
+        }
+        html = render_template("statistics/print.html", report=built, charts=charts)
+        return Response(
+            exports.pdf_bytes(html, request.url_root),
+            mimetype="application/pdf",
+            headers=_attachment(f"{name}.pdf"),
+        )
+    abort(404)
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}

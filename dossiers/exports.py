@@ -1,0 +1,102 @@
+"""The yearly report as CSV, XLSX and PDF."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from .report import Report
+
+HEADER = [
+    "section",
+    "figure",
+    "group",
+    "year",
+    "value",
+    "previous_year",
+    "previous_value",
+    "counting_rule",
+]
+
+
+def _lines(report: Report) -> Iterator[list]:
+    y, p = report.year, report.year - 1
+    for f in report.figures.values():
+        yield ["figure", f.key, "", y, f.value, p, f.previous, str(f.rule)]
+    for b in report.breakdowns:
+        for g in b.groups:
+            yield ["breakdown", b.key, g.label, y, g.value, p, g.previous, str(b.rule)]
+    day = report.open_day.isoformat()
+    for key in ("dossiers", "persons"):
+        yield [
+            f"open_on_{day}",
+            f"open_{key}",
+            "",
+            y,
+            report.open_values[key],
+            "",
+            "",
+            str(report.open_rule),
+        ]
+
+
+def csv_text(report: Report) -> Iterator[str]:
+    """Yield the CSV a line at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for line in [HEADER, *_lines(report)]:
+        writer.writerow(line)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def xlsx_bytes(report: Report) -> bytes:
+    """One sheet of headline figures, one per breakdown, each with the counting rule."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Figures"
+    bold = Font(bold=True)
+    sheet.append([f"Protection figures {report.year}"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(["figure", str(report.year), str(report.year - 1), "counting rule"])
+    for cell in sheet[2]:
+        cell.font = bold
+    for f in report.figures.values():
+        sheet.append([str(f.label), f.value, f.previous, str(f.rule)])
+    sheet.append([])
+    sheet.append(
+        [
+            f"open on {report.open_day:%d/%m/%Y}: dossiers",
+            report.open_values["dossiers"],
+            "",
+            str(report.open_rule),
+        ]
+    )
+    sheet.append([f"open on {report.open_day:%d/%m/%Y}: persons", report.open_values["persons"]])
+    sheet.column_dimensions["A"].width = 48
+    sheet.column_dimensions["D"].width = 90
+    for b in report.breakdowns:
+        page = book.create_sheet(b.key[:31])
+        page.append([str(b.label)])
+        page["A1"].font = Font(bold=True, size=13)
+        page.append([str(b.rule)])
+        page.append(["group", str(report.year), str(report.year - 1)])
+        for cell in page[3]:
+            cell.font = bold
+        for g in b.groups:
+            page.append([g.label, g.value, g.previous])
+        page.column_dimensions["A"].width = 48
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def pdf_bytes(html: str, base_url: str) -> bytes:
+    from weasyprint import HTML  # imported on use: it loads Pango at import
+
+    return HTML(string=html, base_url=base_url).write_pdf()

@@ -1,0 +1,211 @@
+"""The yearly report as the page, the exports and the PDF show it: each figure with its
+value the year before and its counting rule, the breakdowns with labelled groups, and
+the rows behind every figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from . import statistics
+from .extensions import db
+from .labels import LABELS, LEVELS
+from .models import (
+    Dossier,
+    DossierState,
+    Event,
+    Measure,
+    MeasureType,
+    Organisation,
+    Person,
+    ThreatGround,
+    VipCategory,
+)
+
+
+@dataclass(frozen=True)
+class FigureValue:
+    key: str
+    label: Any
+    rule: Any
+    value: int
+    previous: int
+
+    @property
+    def change(self) -> int:
+        return self.value - self.previous
+
+
+@dataclass(frozen=True)
+class GroupValue:
+    group: Any
+    label: str
+    value: int
+    previous: int
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    key: str
+    label: Any
+    rule: Any
+    groups: list[GroupValue]
+
+    @property
+    def total(self) -> int:
+        return sum(g.value for g in self.groups)
+
+
+@dataclass(frozen=True)
+class Report:
+    year: int
+    figures: dict[str, FigureValue]
+    breakdowns: list[Breakdown]
+    open_day: dt.date
+    open_values: dict[str, int]
+    open_rule: Any = field(default=statistics.OPEN_RULE)
+
+
+def default_open_day(year: int, today: dt.date) -> dt.date:
+    """31 December of a past year; today for the current year."""
+    return min(dt.date(year, 12, 31), today)
+
+
+def build(year: int, open_day: dt.date) -> Report:
+    """Compute the whole report: a fixed number of queries whatever the data size."""
+    now, before = statistics.headline_values(year), statistics.headline_values(year - 1)
+    figures = {
+        key: FigureValue(
+            key, statistics.FIGURES[key].label, statistics.FIGURES[key].rule, now[key], before[key]
+        )
+        for key in statistics.HEADLINE
+    }
+    breakdowns = [breakdown(key, year) for key in statistics.BREAKDOWNS]
+    return Report(year, figures, breakdowns, open_day, statistics.open_on(open_day))
+
+
+def breakdown(key: str, year: int) -> Breakdown:
+    figure = statistics.FIGURES[key]
+    now = statistics.breakdown_values(key, year)
+    before = statistics.breakdown_values(key, year - 1)
+    groups = [
+        GroupValue(group, label, now.get(group, 0), before.get(group, 0))
+        for group, label in _groups(key, set(now) | set(before))
+    ]
+    return Breakdown(key, figure.label, figure.rule, groups)
+
+
+def _groups(key: str, present: set[Any]) -> list[tuple[Any, str]]:
+    """The groups of a breakdown in reading order, with their labels; fixed lists show
+    every group, zero or not, so that two years compare line by line."""
+    if key == "tp_by_month":
+        return [(m, format_date(dt.date(2000, m, 1), "MMM")) for m in range(1, 13)]
+    if key == "tp_by_level":
+        levels = [(n, str(LEVELS[n])) for n in (1, 2, 3, 4)]
+        return levels + ([(0, str(_l("not assessed")))] if 0 in present else [])
+    fixed: dict[str, list] = {
+        "tp_by_ground": list(ThreatGround),
+        "tp_by_state": list(DossierState),
+        "attendances_by_kind": list(statistics.COUNTED_EVENT_KINDS),
+        "attendances_by_category": list(VipCategory),
+    }
+    if key in fixed:
+        groups = [(member.value, str(LABELS[member])) for member in fixed[key]]
+        known = {g for g, _ in groups}
+        return groups + [(g, str(g)) for g in sorted(present - known, key=str)]
+    return [(g, str(g)) for g in sorted(present, key=str)]
+
+
+def parse_group(key: str, raw: str | None) -> Any:
+    """Read a breakdown's group from a query string; None when it is not one of them."""
+    if raw is None or key not in statistics.BREAKDOWNS:
+        return None
+    if key in ("tp_by_month", "tp_by_level"):
+        return int(raw) if raw.isdigit() else None
+    return raw
+
+
+@dataclass(frozen=True)
+class Row:
+    reference: str
+    on: dt.date
+    name: str | None = None  # only for those who may read names
+    detail: str | None = None
+
+
+def rows(population, unit: str, with_names: bool) -> list[Row]:
+    """The rows behind a figure, ordered by date; names in one more query, if allowed."""
+    table = population.subquery()
+    found = (
+        db.session.execute(select(table).order_by(table.c.on, table.c.reference)).mappings().all()
+    )
+    if not with_names:
+        return [Row(r["reference"], r["on"]) for r in found]
+    names = _names(unit, found)
+    return [Row(r["reference"], r["on"], *names(r)) for r in found]
+
+
+def _lookup(column_id, columns, ids) -> dict[int, tuple]:
+    if not ids:
+        return {}
+    result = db.session.execute(select(column_id, *columns).where(column_id.in_(set(ids))))
+    return {row[0]: tuple(row[1:]) for row in result}
+
+
+def _names(unit: str, found):
+    if unit == "dossier":
+        titles = _lookup(Dossier.id, [Dossier.title], [r["dossier_id"] for r in found])
+        return lambda r: (titles[r["dossier_id"]][0], None)
+    if unit == "person":
+        persons = _lookup(
+            Person.id, [Person.name, Person.function], [r["person_id"] for r in found]
+        )
+        return lambda r: persons[r["person_id"]]
+    if unit == "event":
+        events = _lookup(Event.id, [Event.name, Event.place], [r["event_id"] for r in found])
+        return lambda r: events[r["event_id"]]
+    if unit == "attendance":
+        events = _lookup(Event.id, [Event.name], [r["event_id"] for r in found])
+        persons = _lookup(Person.id, [Person.name], [r["person_id"] for r in found])
+        return lambda r: (persons[r["person_id"]][0], events[r["event_id"]][0])
+    measures = (
+        {
+            row[0]: (row[1], row[2])
+            for row in db.session.execute(
+                select(Measure.id, MeasureType.label, Organisation.name)
+                .join(MeasureType, MeasureType.id == Measure.measure_type_id)
+                .join(Organisation, Organisation.id == Measure.organisation_id)
+                .where(Measure.id.in_({r["measure_id"] for r in found}))
+            )
+        }
+        if found
+        else {}
+    )
+    return lambda r: measures[r["measure_id"]]
+
+
+def unit_of(key: str) -> str:
+    if key == "open_dossiers":
+        return "dossier"
+    if key == "open_persons":
+        return "person"
+    return statistics.FIGURES[key].unit
+
+
+def title_of(key: str) -> Any:
+    if key == "open_dossiers":
+        return _l("open dossiers")
+    if key == "open_persons":
+        return _l("persons in open dossiers")
+    return statistics.FIGURES[key].label
+
+
+def group_label(key: str, group: Any) -> str | None:
+    if group is None:
+        return None
+    return dict(_groups(key, {group})).get(group, str(group))
