@@ -52,15 +52,17 @@ def breakdown_svg(breakdown: Breakdown, year: int, link: Callable[[Any], str] | 
         truncate_label=40,
         margin=12,
     )
-    chart.x_labels = [g.label for g in breakdown.groups]
-    chart.add(str(year - 1), [g.previous for g in breakdown.groups])
+    # pygal stacks horizontal bars from the bottom up: reverse them to read like the table.
+    groups = breakdown.groups[::-1] if horizontal else breakdown.groups
+    chart.x_labels = [g.label for g in groups]
+    chart.add(str(year - 1), [g.previous for g in groups])
     chart.add(
         str(year),
         [
             {"value": g.value, "xlink": {"href": link(g.group), "target": "_top"}}
             if link and g.value
             else g.value
-            for g in breakdown.groups
+            for g in groups
         ],
     )
     return _SCRIPT.sub("", chart.render(is_unicode=True))

@@ -45,7 +45,10 @@ def _has_person(dossier: Dossier, reason: str) -> str | None:
 def _ready_to_decide(dossier: Dossier, reason: str) -> str | None:
     if dossier.current_assessment is None:
         return _l("Record a threat assessment with a level first.")
-    if not any(m.organisation_id and m.start_date for m in dossier.measures):
+    if not any(
+        m.organisation_id and m.start_date and m.status is not MeasureStatus.LIFTED
+        for m in dossier.measures
+    ):
         return _l("Add at least one measure with a partner organisation and a start date.")
     if dossier.is_vip and not (dossier.approval_date and dossier.approval_reference):
         return _l("Record the Minister's approval (date and reference) first.")

@@ -88,6 +88,62 @@ def seed_reference_data() -> None:
     db.session.commit()
 
 
+def _demo_database_url(tmp_path_factory) -> str:
+    """A database of its own for the demo data: on PostgreSQL a sibling database, so that
+    the per-test fixture's drop_all never touches it."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    from sqlalchemy import create_engine, make_url, text
+
+    main = make_url(url)
+    name = f"{main.database}_demo"
+    admin = create_engine(main, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return main.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def demo_app(tmp_path_factory) -> Iterator[Flask]:
+    """An app on the demo data set, seeded once for the whole run through the CLI."""
+    app = create_app(
+        {"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": _demo_database_url(tmp_path_factory)}
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    app.config["DEMO_PASSWORDS"] = dict(
+        re.findall(r"^\s+(\S+@demo\.example)\s+(\S+)$", result.output, re.M)
+    )
+    app.config["SEED_OUTPUT"] = result.output
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def demo_sign_in(app: Flask, who: str) -> Session:
+    client = app.test_client()
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "email": f"{who}@demo.example",
+            "password": app.config["DEMO_PASSWORDS"][f"{who}@demo.example"],
+            "csrf_token": csrf_from(page.text),
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    return Session(client, csrf_from(response.text))
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from conftest import database_url
 from sqlalchemy import func, select
 
 from dossiers import create_app, statistics
@@ -67,27 +66,6 @@ def test_create_user_refuses_a_short_password(app):
 TABLES = (Organisation, User, Dossier, Person, Measure, Transition, AuditEvent)
 
 
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    app = create_app(
-        {
-            "CONFIG_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": database_url(tmp_path_factory.mktemp("demo")),
-        }
-    )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    app.seed_output = result.output
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
-
-
 def counts(app):
     with app.app_context():
         return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in TABLES}
@@ -100,7 +78,7 @@ def test_seed_demo_prints_one_account_per_role_once(demo_app):
         "analyst@demo.example",
         "admin@demo.example",
     ):
-        assert email in demo_app.seed_output
+        assert email in demo_app.config["SEED_OUTPUT"]
     with demo_app.app_context():
         names = set(db.session.scalars(select(Organisation.name)))
     assert {"NCCN", "Federal Police DAP", "Police zone Brussels-Capital-Ixelles"} <= names

@@ -149,6 +149,14 @@ def test_reason_required(app, state, name):
         assert "reason" in refused(dossier, name, reason="   ").lower()
 
 
+def test_lifted_measures_do_not_satisfy_decide_after_a_reopening(app):
+    with app.app_context():
+        dossier = dossier_in(S.CLOSED)
+        workflow.transition(dossier, "reopen", officer(), "New threat")
+        db.session.commit()
+        assert "measure" in refused(dossier, "decide_measures")
+
+
 def test_only_officers_move_dossiers(app):
     with app.app_context():
         dossier = dossier_in(S.INTAKE)
