@@ -2,6 +2,7 @@
 the partner sees and acknowledges it. Screenshots go to test-artifacts/browser/."""
 
 import datetime as dt
+import re
 import threading
 from pathlib import Path
 
@@ -28,6 +29,17 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def base_url(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_app):
+    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -129,4 +141,32 @@ def test_officer_decides_and_partner_acknowledges(base_url, browser):
     response = page.goto(f"{base_url}/dossiers/{reference}")
     assert response.status == 403
     shot(page, "07-partner-refused")
+    context.close()
+
+
+def test_analyst_clicks_75_and_sees_75_references_without_names(demo_app, demo_url, browser):
+    from sqlalchemy import select
+
+    from dossiers.extensions import db
+    from dossiers.models import Person
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{demo_url}/login")
+    page.get_by_label("Email").fill("analyst@demo.example")
+    page.get_by_label("Password").fill(demo_app.config["DEMO_PASSWORDS"]["analyst@demo.example"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Protection in 2023").click()
+    page.locator("object.chart").first.wait_for()
+    shot(page, "10-analyst-report-2023")
+    page.get_by_role("link", name="75 threatened-person dossiers with measures: list them").click()
+    page.wait_for_url(f"{demo_url}/statistics/2023/figures/tp_dossiers")
+    shot(page, "11-analyst-75-references")
+    references = page.locator("table.drill tbody tr td:nth-child(2)").all_inner_texts()
+    assert len(references) == 75
+    assert all(re.fullmatch(r"TP-2023-\d{4}", r) for r in references)
+    text = page.locator("main").inner_text()
+    with demo_app.app_context():
+        names = set(db.session.scalars(select(Person.name)))
+    assert not [n for n in names if n in text]
     context.close()
