@@ -97,6 +97,8 @@ def breakdown(key: str, year: int) -> Breakdown:
         GroupValue(group, label, now.get(group, 0), before.get(group, 0))
         for group, label in _groups(key, set(now) | set(before))
     ]
+    if key in ("measures_by_type", "measures_by_partner"):
+        groups.sort(key=lambda g: (-g.value, -g.previous, g.label))
     return Breakdown(key, figure.label, figure.rule, groups)
 
 
