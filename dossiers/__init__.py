@@ -71,12 +71,16 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    from .access import enforce_policy
+
     @app.before_request
     def refuse_nul_bytes():
         # No field of ours holds a NUL byte, and PostgreSQL refuses them with an error.
         values = [request.path, *request.args.values(), *request.form.values()]
         if any("\x00" in value for value in values):
             abort(400)
+
+    app.before_request(enforce_policy)
 
     def page(code: int, title: str, message: str):
         return render_template("errors.html", code=code, title=title, message=message), code

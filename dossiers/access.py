@@ -1,27 +1,23 @@
-"""Who may do what: role rules on views, object checks, and scoped queries.
+"""Who may do what: the endpoint policy, object checks, and scoped queries.
 
-Every view declares its roles with @allow(...) or @public; a view without a
-declaration fails the route matrix test. Objects are loaded through the helpers
-here, which authorize in the same step and answer 404 whether the object does not
-exist or the user may not see it, so that a guess learns nothing.
+POLICY is the one table of who may reach each endpoint; a request to an endpoint
+missing from it is refused. Objects are loaded through the helpers here, which
+authorize in the same step and answer 404 whether the object does not exist or the
+user may not see it, so that a guess learns nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .extensions import db, login_manager
 from .models import Dossier, Measure, MeasureStatus, Role, User
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC: frozenset[Role] = frozenset()
 ALL_ROLES = frozenset(Role)
@@ -35,29 +31,57 @@ STATISTICS_ROLES = frozenset({Role.OFFICER, Role.ANALYST})
 ADMIN_ROLES = frozenset({Role.ADMIN})
 
 
-def allow(*roles: Role) -> Callable[[F], F]:
-    """Let only signed-in users with one of these roles reach the view."""
-    allowed = frozenset(roles)
+# Who may reach each endpoint. PUBLIC: without signing in.
+POLICY: dict[str, frozenset[Role]] = {
+    "static": PUBLIC,
+    "bootstrap.static": PUBLIC,
+    "main.healthz": PUBLIC,
+    "main.index": ALL_ROLES,
+    "auth.login": PUBLIC,
+    "auth.logout": ALL_ROLES,
+    "dashboard.index": DOSSIER_ROLES,
+    "dossiers.index": DOSSIER_ROLES,
+    "dossiers.new": DOSSIER_ROLES,
+    "dossiers.detail": DOSSIER_ROLES,
+    "dossiers.transition": DOSSIER_ROLES,
+    "casework.persons": DOSSIER_ROLES,
+    "casework.link_person": DOSSIER_ROLES,
+    "casework.remove_person": DOSSIER_ROLES,
+    "casework.new_assessment": DOSSIER_ROLES,
+    "casework.event": DOSSIER_ROLES,
+    "casework.approval": DOSSIER_ROLES,
+    "casework.new_measure": DOSSIER_ROLES,
+    "casework.lift_measure": DOSSIER_ROLES,
+    "measures.index": PARTNER_ROLES,
+    "measures.detail": PARTNER_ROLES,
+    "statistics.index": STATISTICS_ROLES,
+    "statistics.year": STATISTICS_ROLES,
+    "statistics.figure": STATISTICS_ROLES,
+    "statistics.chart": STATISTICS_ROLES,
+    "statistics.export": STATISTICS_ROLES,
+    "admin.users": ADMIN_ROLES,
+    "admin.new_user": ADMIN_ROLES,
+    "admin.edit_user": ADMIN_ROLES,
+    "admin.organisations": ADMIN_ROLES,
+    "admin.new_organisation": ADMIN_ROLES,
+    "admin.edit_organisation": ADMIN_ROLES,
+}
 
-    def decorate(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
 
-        wrapper.allowed_roles = allowed  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
-def public(view: F) -> F:
-    """Mark a view as reachable without signing in."""
-    view.allowed_roles = PUBLIC  # type: ignore[attr-defined]
-    return view
+def enforce_policy() -> Any:
+    """Refuse a request the policy does not allow, before its view runs."""
+    if request.endpoint is None:
+        return None  # no route matched: the 404 handler answers
+    roles = POLICY.get(request.endpoint)
+    if roles is None:
+        abort(403)  # an endpoint nobody declared is nobody's
+    if roles is PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.role not in roles:
+        abort(403)
+    return None
 
 
 def has_role(user: Any, *roles: Role) -> bool:

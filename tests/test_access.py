@@ -4,7 +4,7 @@ import pytest
 from builders import dossier_in, org
 from sqlalchemy import select
 
-from dossiers.access import PUBLIC
+from dossiers.access import POLICY, PUBLIC
 from dossiers.extensions import db
 from dossiers.models import DossierState, Measure, Organisation, Person, Role, User
 
@@ -47,14 +47,21 @@ EXPECTED = {
 ROLE_KEYS = {OF: "officer", P: "partner", A: "analyst", AD: "admin"}
 
 
-def test_every_endpoint_declares_its_roles(app):
-    declared = {}
-    for endpoint, view in app.view_functions.items():
-        if endpoint in STATIC_ENDPOINTS:
-            continue
-        assert hasattr(view, "allowed_roles"), f"{endpoint} declares no roles"
-        declared[endpoint] = set(view.allowed_roles)
+def test_the_policy_table_is_the_url_map(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(POLICY)
+    declared = {k: set(v) for k, v in POLICY.items() if k not in STATIC_ENDPOINTS}
     assert declared == {k: set(v) for k, v in EXPECTED.items()}
+
+
+def test_an_endpoint_missing_from_the_policy_is_refused(app, login):
+    @app.get("/undeclared")
+    def undeclared():
+        return "should never be served"
+
+    for who in ("officer", "partner", "analyst", "admin"):
+        assert login(who).get("/undeclared").status_code == 403
+    assert app.test_client().get("/undeclared").status_code == 403
 
 
 @pytest.fixture

