@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 
 from config import Config, load_config
 
+from . import security
 from .extensions import babel, csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     register_cli(app)
+    security.register(app)
     return app
 
 

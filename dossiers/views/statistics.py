@@ -12,6 +12,7 @@ from ..access import can_read_names
 from ..charts import breakdown_svg
 from ..forms import OpenOnForm
 from ..models import today
+from ..security import svg_policy
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
 FIGURE_KEYS = {*statistics.FIGURES, "open_dossiers", "open_persons"}
@@ -80,7 +81,10 @@ def chart(year: int, key: str):
         abort(404)
     breakdown = report.breakdown(key, _known_year(year))
     svg = breakdown_svg(breakdown, year, _drill_link(year, key))
-    return Response(svg, mimetype="image/svg+xml")
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = svg_policy(svg)
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"  # the report page embeds it
+    return response
 
 
 @bp.get("/<int:year>/report.<fmt>")
