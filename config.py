@@ -1,5 +1,6 @@
 """Configuration classes; every value that differs between machines comes from the environment."""
 
+import hmac
 import os
 from pathlib import Path
 
@@ -30,6 +31,11 @@ class Config:
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.SECRET_KEY
+        # The audit chain's HMAC key; set AUDIT_KEY apart from SECRET_KEY in production
+        # so that rotating the session key does not touch the audit trail.
+        self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or (
+            hmac.new((self.SECRET_KEY or "").encode(), b"audit-chain", "sha256").hexdigest()
+        )
 
 
 class DevelopmentConfig(Config):

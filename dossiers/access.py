@@ -9,7 +9,7 @@ user may not see it, so that a guess learns nothing.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import abort, request
 from flask_login import current_user
@@ -80,8 +80,29 @@ def enforce_policy() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if current_user.role not in roles:
-        abort(403)
+        refuse(403)
     return None
+
+
+def refuse(status: int) -> NoReturn:
+    """Record a signed-in user's refused attempt in the audit trail, then refuse it."""
+    from . import audit
+
+    if current_user.is_authenticated:
+        db.session.rollback()
+        audit.record(
+            "access.refused",
+            actor=current_user,
+            object_type="endpoint",
+            object_id=None,
+            outcome="refused",
+            endpoint=request.endpoint,
+            method=request.method,
+            path=request.path[:200],
+            status=status,
+        )
+        db.session.commit()
+    abort(status)
 
 
 def has_role(user: Any, *roles: Role) -> bool:
@@ -114,7 +135,7 @@ def can_update_measure(user: User, measure: Measure) -> bool:
 def load_dossier(reference: str, user: User) -> Dossier:
     """Load a dossier the user may see, or answer 404."""
     if not has_role(user, *DOSSIER_ROLES) or not REFERENCE.fullmatch(reference.upper()):
-        abort(404)
+        refuse(404)
     dossier = db.session.scalar(
         select(Dossier)
         .options(
@@ -129,7 +150,7 @@ def load_dossier(reference: str, user: User) -> Dossier:
         .where(Dossier.reference == reference.upper())
     )
     if dossier is None or not can_view_dossier(user, dossier):
-        abort(404)
+        refuse(404)
     return dossier
 
 
@@ -155,7 +176,7 @@ def load_partner_measure(measure_id: int, user: User) -> Measure:
     """Load one of the partner's own measures, or answer 404."""
     measure = db.session.scalar(partner_measures(user).where(Measure.id == measure_id))
     if measure is None:
-        abort(404)
+        refuse(404)
     return measure
 
 

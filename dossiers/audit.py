@@ -1,22 +1,83 @@
-"""The audit trail: every write, and every read of a dossier's personal data.
+"""The audit trail: every write, every read of personal data, every refused attempt.
 
 Details hold identifiers, states and levels, never names or free text, so that the
 administrator who reads the trail does not read dossier contents.
+
+The trail is a hash chain: each event has the next sequence number and an HMAC, keyed
+from configuration (never from the database), over its content and the previous
+event's hash. `verify()` walks the chain and names the first event that does not fit.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from flask import has_request_context, request
-from sqlalchemy import select
+from flask import current_app, has_request_context, request
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
-from .models import AuditEvent, Dossier, User, now_utc
+from .models import AuditEvent, AuditHead, Dossier, User, now_utc
 
-READ_ACTIONS = frozenset({"dossier.view", "measure.view"})
+READ_ACTIONS = frozenset(
+    {
+        "dossier.view",
+        "measure.view",
+        "person.search",
+        "statistics.drill",
+        "statistics.export",
+        "audit.export",
+    }
+)
+GENESIS = "0" * 64
+
+
+def _key() -> bytes:
+    return current_app.config["AUDIT_KEY"].encode()
+
+
+def digest(event: AuditEvent, key: bytes) -> str:
+    content = json.dumps(
+        [
+            event.sequence,
+            event.at.isoformat(timespec="microseconds"),
+            event.actor_id,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.dossier_id,
+            event.remote_addr,
+            event.outcome,
+            event.detail,
+            event.prev_hash,
+        ],
+        separators=(",", ":"),
+    )
+    return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
+
+
+def _claim_next() -> tuple[int, str]:
+    """Take the next sequence number; the head row stays locked until commit."""
+    bump = (
+        update(AuditHead).where(AuditHead.id == 1).values(last_sequence=AuditHead.last_sequence + 1)
+    )
+    if db.session.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+        try:
+            with db.session.begin_nested():
+                db.session.add(AuditHead(id=1, last_sequence=0, last_hash=GENESIS))
+        except IntegrityError:
+            pass  # created meanwhile by another transaction
+        db.session.execute(bump)
+    sequence, last_hash = db.session.execute(
+        select(AuditHead.last_sequence, AuditHead.last_hash).where(AuditHead.id == 1)
+    ).one()
+    return sequence, last_hash
 
 
 def record(
@@ -26,11 +87,14 @@ def record(
     object_type: str,
     object_id: int | None,
     dossier: Dossier | None = None,
-    at=None,
+    at: dt.datetime | None = None,
+    outcome: str = "ok",
     **detail: Any,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction; the caller commits it."""
+    """Append an audit event in the current transaction; the caller commits it."""
+    sequence, previous = _claim_next()
     event = AuditEvent(
+        sequence=sequence,
         at=at or now_utc(),
         actor_id=actor.id if actor is not None else None,
         action=action,
@@ -38,10 +102,51 @@ def record(
         object_id=object_id,
         dossier_id=dossier.id if dossier is not None else None,
         remote_addr=request.remote_addr if has_request_context() else None,
+        outcome=outcome,
         detail=json.dumps(detail, sort_keys=True, default=str),
+        prev_hash=previous,
     )
+    event.hash = digest(event, _key())
     db.session.add(event)
+    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
     return event
+
+
+@dataclass(frozen=True)
+class Verdict:
+    events: int
+    broken_at: int | None = None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(batch: int = 2000) -> Verdict:
+    """Walk the whole chain in sequence order, a batch at a time."""
+    key = _key()
+    expected, previous, seen = 1, GENESIS, 0
+    result = db.session.execute(
+        select(AuditEvent).order_by(AuditEvent.sequence).execution_options(yield_per=batch)
+    )
+    try:
+        for event in result.scalars():
+            seen += 1
+            if event.sequence != expected:
+                return Verdict(seen, expected, f"event #{expected} is missing")
+            if event.prev_hash != previous:
+                return Verdict(seen, expected, f"event #{expected} does not follow #{expected - 1}")
+            if not hmac.compare_digest(event.hash, digest(event, key)):
+                return Verdict(seen, expected, f"event #{expected} was altered")
+            expected, previous = expected + 1, event.hash
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL, left early on a break
+    head = db.session.get(AuditHead, 1)
+    last = expected - 1
+    if head is not None and (head.last_sequence != last or head.last_hash != previous):
+        return Verdict(seen, last + 1, f"events after #{last} were removed")
+    return Verdict(seen)
 
 
 def dossier_history(dossier: Dossier) -> list[AuditEvent]:
@@ -53,11 +158,8 @@ def dossier_history(dossier: Dossier) -> list[AuditEvent]:
             .where(
                 AuditEvent.dossier_id == dossier.id,
                 AuditEvent.action.not_in(READ_ACTIONS),
+                AuditEvent.outcome == "ok",
             )
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
         )
     )
-
-
-def detail_of(event: AuditEvent) -> dict[str, Any]:
-    return json.loads(event.detail or "{}")

@@ -9,10 +9,10 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from . import statistics
+from . import audit, statistics
 from .accounts import AccountRefused, create_user
 from .extensions import db
 from .models import Organisation, Role
@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(stats_command)
+    app.cli.add_command(audit_group)
 
 
 def _read_password() -> str:
@@ -107,3 +108,17 @@ def stats_command(year: int, output: str) -> None:
         for name, value in figures[section].items():
             writer.writerow([year, section, name, value])
     click.echo(buffer.getvalue(), nl=False)
+
+
+audit_group = AppGroup("audit", help="The audit trail.")
+
+
+@audit_group.command("verify")
+def audit_verify_command() -> None:
+    """Walk the audit chain; name the first event that was altered, removed or moved."""
+    verdict = audit.verify()
+    if verdict.intact:
+        click.echo(f"Audit trail intact: {verdict.events} events.")
+        return
+    click.echo(f"Audit trail BROKEN at event #{verdict.broken_at}: {verdict.reason}.", err=True)
+    sys.exit(1)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import Base, db
@@ -343,23 +345,67 @@ class Transition(Model):
 
 
 class AuditEvent(Model):
-    """One write, or one read of personal data. Rows are only ever inserted."""
+    """One write, one read of personal data, or one refused attempt.
+
+    Rows are only ever inserted (triggers refuse UPDATE and DELETE). Each carries a
+    contiguous sequence number and an HMAC of its content and of the previous event's
+    hash, so that an edited, removed or reordered row breaks the chain (audit.verify).
+    """
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_dossier_at", "dossier_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
-    action: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40), index=True)
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[int | None] = mapped_column(Integer)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
     detail: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
 
     @property
     def detail_json(self) -> dict:
         return json.loads(self.detail or "{}")
+
+
+class AuditHead(Model):
+    """The newest link of the audit chain: one row, locked by every append, so that
+    sequence numbers stay contiguous and a removed newest event is noticed."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+APPEND_ONLY_POSTGRESQL = [
+    """CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
+    BEGIN RAISE EXCEPTION 'audit_event is append-only'; END; $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event
+    FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()""",
+    """CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()""",
+]
+APPEND_ONLY_SQLITE = [
+    """CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
+    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END""",
+    """CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END""",
+]
+for _dialect, _statements in (
+    ("postgresql", APPEND_ONLY_POSTGRESQL),
+    ("sqlite", APPEND_ONLY_SQLITE),
+):
+    for _statement in _statements:
+        sa_event.listen(
+            AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import casework
+from .. import audit, casework
 from ..access import load_dossier
 from ..casework import RuleBroken
 from ..extensions import db
@@ -73,6 +73,15 @@ def persons(reference: str):
                 .limit(20)
             )
         )
+        audit.record(
+            "person.search",
+            actor=current_user,
+            object_type="person",
+            object_id=None,
+            dossier=dossier,
+            results=len(found),
+        )
+        db.session.commit()
     if form.validate_on_submit():
         try:
             casework.add_new_person(

@@ -7,9 +7,10 @@ import base64
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user
 
-from .. import exports, report, statistics
+from .. import audit, exports, report, statistics
 from ..access import can_read_names
 from ..charts import breakdown_svg
+from ..extensions import db
 from ..forms import OpenOnForm
 from ..models import today
 from ..security import svg_policy
@@ -57,6 +58,19 @@ def figure(year: int, key: str):
     _, day = _open_day(year)
     names = can_read_names(current_user)
     population = statistics.population(key, year, group, day)
+    rows = report.rows(population, report.unit_of(key), names)
+    audit.record(
+        "statistics.drill",
+        actor=current_user,
+        object_type="figure",
+        object_id=None,
+        figure=key,
+        year=year,
+        group=group,
+        names=names,
+        rows=len(rows),
+    )
+    db.session.commit()
     return render_template(
         "statistics/figure.html",
         year=year,
@@ -64,7 +78,7 @@ def figure(year: int, key: str):
         title=report.title_of(key),
         group_label=report.group_label(key, group),
         day=day if key.startswith("open_") else None,
-        rows=report.rows(population, report.unit_of(key), names),
+        rows=rows,
         names=names,
         unit=report.unit_of(key),
     )
@@ -91,7 +105,18 @@ def chart(year: int, key: str):
 def export(year: int, fmt: str):
     """Download the report as CSV, XLSX or a printable PDF."""
     form, day = _open_day(_known_year(year))
+    if fmt not in ("csv", "xlsx", "pdf"):
+        abort(404)
     built = report.build(year, day)
+    audit.record(
+        "statistics.export",
+        actor=current_user,
+        object_type="report",
+        object_id=None,
+        year=year,
+        format=fmt,
+    )
+    db.session.commit()
     name = f"protection-figures-{year}"
     if fmt == "csv":
         return Response(

@@ -1,0 +1,203 @@
+"""The audit trail: what it records, what it never holds, and that tampering shows."""
+
+import threading
+
+import pytest
+from builders import dossier_in, new_dossier, officer
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from dossiers import audit
+from dossiers.extensions import db
+from dossiers.models import AuditEvent, DossierState
+
+
+def actions(app, **where):
+    with app.app_context():
+        query = select(AuditEvent).order_by(AuditEvent.sequence)
+        for name, value in where.items():
+            query = query.where(getattr(AuditEvent, name) == value)
+        return [(e.action, e.outcome) for e in db.session.scalars(query)]
+
+
+def test_reads_of_personal_data_are_recorded(app, login):
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)
+        reference, measure_id, year = dossier.reference, dossier.measures[0].id, dossier.year
+    officer_session = login("officer")
+    officer_session.get(f"/dossiers/{reference}")
+    officer_session.get(f"/dossiers/{reference}/persons?q=Peet")
+    officer_session.get(f"/statistics/{year}/figures/tp_persons")
+    officer_session.get(f"/statistics/{year}/report.csv")
+    login("partner").get(f"/measures/{measure_id}")
+    recorded = [a for a, _ in actions(app)]
+    for action in (
+        "dossier.view",
+        "person.search",
+        "statistics.drill",
+        "statistics.export",
+        "measure.view",
+    ):
+        assert action in recorded, action
+
+
+def test_refused_attempts_are_recorded(app, login):
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)
+        other = dossier_in(DossierState.MEASURES_DECIDED)
+        from builders import org
+
+        other.measures[0].organisation_id = org("Federal Police DAP").id
+        db.session.commit()
+        reference, foreign_measure = dossier.reference, other.measures[0].id
+    partner = login("partner")
+    assert partner.get(f"/dossiers/{reference}").status_code == 403
+    assert partner.get(f"/measures/{foreign_measure}").status_code == 404
+    assert login("analyst").get("/admin/users").status_code == 403
+    refused = [e for e in actions(app, outcome="refused")]
+    assert refused == [("access.refused", "refused")] * 3
+
+
+def test_the_trail_holds_no_personal_data(app, login):
+    with app.app_context():
+        reference = new_dossier().reference
+    session = login("officer")
+    session.post(
+        f"/dossiers/{reference}/persons", data={"name": "Zelda Canary-Name", "function": "Judge"}
+    )
+    session.post(f"/dossiers/{reference}/transition/start_assessment")
+    session.post(
+        f"/dossiers/{reference}/assessments/new",
+        data={
+            "source": "ocam",
+            "level": "3",
+            "assessed_on": "2026-01-05",
+            "summary": "Secret canary summary",
+        },
+    )
+    session.get(f"/dossiers/{reference}/persons?q=Zelda")
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent.__table__)).all()
+    assert len(rows) >= 6
+    dump = repr(rows)
+    assert "Zelda" not in dump and "Canary" not in dump and "canary" not in dump
+
+
+def test_a_clean_trail_verifies(app, login):
+    with app.app_context():
+        dossier_in(DossierState.CLOSED)
+    login("officer").get("/dossiers/")
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "Audit trail intact" in result.output
+
+
+def test_sequence_numbers_stay_contiguous_under_concurrent_writes(app):
+    def write():
+        with app.app_context():
+            for _ in range(5):
+                audit.record("user.login", actor=None, object_type="user", object_id=None)
+                db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        sequences = list(
+            db.session.scalars(select(AuditEvent.sequence).order_by(AuditEvent.sequence))
+        )
+        assert sequences == list(range(1, len(sequences) + 1))
+        assert len(sequences) >= 20
+        assert audit.verify().intact
+
+
+def test_the_database_refuses_to_change_or_delete_an_event(app):
+    with app.app_context():
+        new_dossier()
+        for statement in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(statement))
+                db.session.flush()
+            db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) >= 1
+
+
+def drop_triggers():
+    """What an attacker with the database owner's rights would do first."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+    else:
+        db.session.execute(text("DROP TRIGGER audit_event_no_update"))
+        db.session.execute(text("DROP TRIGGER audit_event_no_delete"))
+
+
+@pytest.fixture
+def chained(app):
+    """A trail of some events; the triggers taken away, as by a rogue database owner."""
+    with app.app_context():
+        for _ in range(3):
+            dossier_in(DossierState.INTAKE)
+        assert audit.verify().intact
+        drop_triggers()
+        db.session.commit()
+    return app
+
+
+TAMPERING = {
+    "edit": ("UPDATE audit_event SET actor_id = NULL WHERE sequence = 4", 4, "altered"),
+    "edit the detail": ("UPDATE audit_event SET detail = '{\"level\": 1}' WHERE sequence = 2", 2, "altered"),
+    "delete": ("DELETE FROM audit_event WHERE sequence = 3", 3, "missing"),
+    "swap": (
+        "UPDATE audit_event SET sequence = CASE sequence WHEN 2 THEN 5 WHEN 5 THEN 2 END "
+        "WHERE sequence IN (2, 5)",
+        2,
+        "does not follow",
+    ),
+    "truncate the end": (
+        "DELETE FROM audit_event WHERE sequence = (SELECT MAX(sequence) FROM audit_event)",
+        None,
+        "removed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERING))
+def test_tampering_is_detected_and_named(chained, case):
+    statement, broken_at, reason = TAMPERING[case]
+    with chained.app_context():
+        last = db.session.scalar(select(func.max(AuditEvent.sequence)))
+        if case == "swap":
+            # Unique sequence numbers: move one out of the way first, as an attacker would.
+            db.session.execute(text("UPDATE audit_event SET sequence = -1 WHERE sequence = 2"))
+            db.session.execute(text("UPDATE audit_event SET sequence = 2 WHERE sequence = 5"))
+            db.session.execute(text("UPDATE audit_event SET sequence = 5 WHERE sequence = -1"))
+        else:
+            db.session.execute(text(statement))
+        db.session.commit()
+        verdict = audit.verify()
+    assert not verdict.intact
+    assert verdict.broken_at == (broken_at or last)
+    assert reason in verdict.reason
+    result = chained.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event #{verdict.broken_at}" in result.output
+
+
+def test_a_different_key_breaks_the_chain(chained):
+    chained.config["AUDIT_KEY"] = "another key"
+    with chained.app_context():
+        assert audit.verify().broken_at == 1
+
+
+def test_officer_is_the_actor_of_a_transition(app):
+    with app.app_context():
+        dossier = dossier_in(DossierState.ASSESSMENT)
+        event = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.dossier_id == dossier.id, AuditEvent.action == "dossier.transition"
+            )
+        ).one()
+        assert event.actor_id == officer().id and event.remote_addr is None
