@@ -65,6 +65,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "admin.organisations": ADMIN_ROLES,
     "admin.new_organisation": ADMIN_ROLES,
     "admin.edit_organisation": ADMIN_ROLES,
+    "admin.audit_log": ADMIN_ROLES,
+    "admin.audit_csv": ADMIN_ROLES,
 }
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,3 +164,71 @@ def dossier_history(dossier: Dossier) -> list[AuditEvent]:
             .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
         )
     )
+
+
+@dataclass(frozen=True)
+class Criteria:
+    actor_id: int | None = None
+    reference: str = ""
+    action: str = ""
+    outcome: str = ""
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def search(criteria: Criteria):
+    """Select the events matching the criteria, newest first, with actor and dossier."""
+    query = select(AuditEvent).options(joinedload(AuditEvent.actor), joinedload(AuditEvent.dossier))
+    if criteria.actor_id:
+        query = query.where(AuditEvent.actor_id == criteria.actor_id)
+    if criteria.reference:
+        wanted = select(Dossier.id).where(Dossier.reference == criteria.reference.strip().upper())
+        query = query.where(AuditEvent.dossier_id == wanted.scalar_subquery())
+    if criteria.action:
+        query = query.where(AuditEvent.action == criteria.action)
+    if criteria.outcome:
+        query = query.where(AuditEvent.outcome == criteria.outcome)
+    if criteria.since:
+        query = query.where(AuditEvent.at >= dt.datetime.combine(criteria.since, dt.time()))
+    if criteria.until:
+        end = dt.datetime.combine(criteria.until + dt.timedelta(days=1), dt.time())
+        query = query.where(AuditEvent.at < end)
+    return query.order_by(AuditEvent.sequence.desc())
+
+
+CSV_HEADER = [
+    "sequence",
+    "at_utc",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "dossier",
+    "remote_addr",
+    "outcome",
+    "detail",
+    "hash",
+]
+
+
+def csv_rows(criteria: Criteria, batch: int = 1000) -> Iterator[list[Any]]:
+    """Yield the matching events as CSV rows, a batch at a time from the database."""
+    yield CSV_HEADER
+    result = db.session.execute(search(criteria).execution_options(yield_per=batch))
+    try:
+        for event in result.scalars():
+            yield [
+                event.sequence,
+                event.at.isoformat(),
+                event.actor.email if event.actor else "",
+                event.action,
+                event.object_type,
+                event.object_id or "",
+                event.dossier.reference if event.dossier else "",
+                event.remote_addr or "",
+                event.outcome,
+                event.detail,
+                event.hash,
+            ]
+    finally:
+        result.close()

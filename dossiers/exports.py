@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -44,15 +45,19 @@ def _lines(report: Report) -> Iterator[list]:
         ]
 
 
-def csv_text(report: Report) -> Iterator[str]:
-    """Yield the CSV a line at a time."""
+def csv_stream(rows: Iterable[list[Any]]) -> Iterator[str]:
+    """Yield CSV text a line at a time, so that memory does not grow with the rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for line in [HEADER, *_lines(report)]:
-        writer.writerow(line)
+    for row in rows:
+        writer.writerow(row)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+def csv_text(report: Report) -> Iterator[str]:
+    return csv_stream([HEADER, *_lines(report)])
 
 
 def xlsx_bytes(report: Report) -> bytes:

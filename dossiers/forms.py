@@ -220,6 +220,22 @@ class UserForm(FlaskForm):
             raise ValidationError(_l("A police partner belongs to an organisation."))
 
 
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    actor_id = SelectField(_l("User"), coerce=optional_int, validators=[Optional()])
+    reference = StringField(_l("Dossier"), validators=[Optional(), Length(max=20)])
+    action = SelectField(_l("Action"), validators=[Optional()])
+    outcome = SelectField(
+        _l("Outcome"),
+        choices=options([("", _l("Any")), ("ok", _l("Done")), ("refused", _l("Refused"))]),
+        validators=[Optional()],
+    )
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("Until"), validators=[Optional()])
+
+
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     kind = SelectField(

@@ -86,6 +86,11 @@ ACTIONS = {
     "user.logout": _l("Signed out"),
     "organisation.create": _l("Organisation created"),
     "organisation.update": _l("Organisation changed"),
+    "access.refused": _l("Access refused"),
+    "person.search": _l("Persons searched"),
+    "statistics.drill": _l("Figure list read"),
+    "statistics.export": _l("Report exported"),
+    "audit.export": _l("Audit trail exported"),
 }
 
 

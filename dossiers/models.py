@@ -370,6 +370,7 @@ class AuditEvent(Model):
     hash: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+    dossier: Mapped[Dossier | None] = relationship(viewonly=True)
 
     @property
     def detail_json(self) -> dict:

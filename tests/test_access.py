@@ -43,6 +43,8 @@ EXPECTED = {
     "admin.organisations": {AD},
     "admin.new_organisation": {AD},
     "admin.edit_organisation": {AD},
+    "admin.audit_log": {AD},
+    "admin.audit_csv": {AD},
 }
 ROLE_KEYS = {OF: "officer", P: "partner", A: "analyst", AD: "admin"}
 

@@ -201,3 +201,37 @@ def test_officer_is_the_actor_of_a_transition(app):
             )
         ).one()
         assert event.actor_id == officer().id and event.remote_addr is None
+
+
+def test_the_admin_searches_and_exports_the_trail(app, login, user):
+    with app.app_context():
+        first = dossier_in(DossierState.ASSESSMENT)
+        second = dossier_in(DossierState.INTAKE)
+        refs = (first.reference, second.reference)
+        officer_id = user("officer").id
+    login("partner").get("/dossiers/")  # a refused attempt
+    admin = login("admin")
+
+    def rows(url):
+        page = admin.get(url).text
+        return page[page.index("<tbody>"):page.index("</tbody>")]
+
+    page = rows(f"/admin/audit?reference={refs[0]}")
+    assert page.count(f">{refs[0]}<") >= 4 and f">{refs[1]}<" not in page
+    page = rows("/admin/audit?outcome=refused")
+    assert "partner@test.example" in page and "officer@test.example" not in page
+    page = rows(f"/admin/audit?actor_id={officer_id}&action=dossier.transition")
+    assert page.count("State changed") == 1  # only the first dossier was moved
+    page = rows("/admin/audit?since=2000-01-01&until=2000-01-02")
+    assert "No event matches." in page
+    assert "Jan Peeters" not in admin.get("/admin/audit").text
+    csv = admin.get(f"/admin/audit.csv?reference={refs[0]}")
+    lines = csv.text.strip().splitlines()
+    assert lines[0].startswith("sequence,at_utc,actor,action")
+    assert len(lines) > 4 and all(refs[0] in line for line in lines[1:])
+    assert "Jan Peeters" not in csv.text
+
+
+def test_the_audit_filter_refuses_bad_input_without_showing_everything(login):
+    page = login("admin").get("/admin/audit?since=yesterday&actor_id=abc").text
+    assert "Not a valid date value." in page and "No event matches." in page

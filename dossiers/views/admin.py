@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import accounts
+from .. import accounts, audit, exports
 from ..accounts import AccountRefused
 from ..extensions import db
-from ..forms import OrganisationForm, UserForm
+from ..forms import AuditFilterForm, OrganisationForm, UserForm
+from ..labels import ACTIONS, options
 from ..models import Organisation, OrganisationKind, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -26,10 +36,13 @@ def users():
 
 def _user_form(user: User | None) -> UserForm:
     form = UserForm(obj=user)
-    form.organisation_id.choices = [("", _("None"))] + [
-        (str(o.id), o.name)
-        for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
-    ]
+    form.organisation_id.choices = options(
+        [("", _("None"))]
+        + [
+            (o.id, o.name)
+            for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
+        ]
+    )
     return form
 
 
@@ -125,3 +138,44 @@ def _organisation_form(organisation: Organisation | None):
             flash(_("Organisation saved."), "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, organisation=organisation)
+
+
+def _audit_criteria() -> tuple[AuditFilterForm, audit.Criteria]:
+    form = AuditFilterForm(request.args)
+    form.actor_id.choices = options(
+        [("", _("Anyone"))]
+        + [(u.id, u.email) for u in db.session.scalars(select(User).order_by(User.email))]
+    )
+    form.action.choices = options([("", _("Any"))] + sorted(ACTIONS.items()))
+    if not form.validate():
+        return form, audit.Criteria(actor_id=-1)  # show nothing rather than everything
+    return form, audit.Criteria(
+        actor_id=form.actor_id.data,
+        reference=form.reference.data or "",
+        action=form.action.data or "",
+        outcome=form.outcome.data or "",
+        since=form.since.data,
+        until=form.until.data,
+    )
+
+
+@bp.get("/audit")
+def audit_log():
+    """Search the audit trail by user, dossier, action, outcome and date."""
+    form, criteria = _audit_criteria()
+    page = db.paginate(audit.search(criteria), per_page=50, max_per_page=200, count=True)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("admin/audit.html", form=form, page=page, args=args)
+
+
+@bp.get("/audit.csv")
+def audit_csv():
+    """Download the matching audit events as CSV, streamed."""
+    form, criteria = _audit_criteria()
+    audit.record("audit.export", actor=current_user, object_type="audit", object_id=None)
+    db.session.commit()
+    return Response(
+        stream_with_context(exports.csv_stream(audit.csv_rows(criteria))),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
+    )

@@ -275,12 +275,12 @@ def new_measure(reference: str):
             .order_by(Organisation.name)
         )
     }
-    form.measure_type_id.choices = [("", _("Choose a type"))] + [
-        (str(i), t.label) for i, t in types.items()
-    ]
-    form.organisation_id.choices = [("", _("Choose a partner"))] + [
-        (str(i), o.name) for i, o in partners.items()
-    ]
+    form.measure_type_id.choices = options(
+        [("", _("Choose a type"))] + [(i, t.label) for i, t in types.items()]
+    )
+    form.organisation_id.choices = options(
+        [("", _("Choose a partner"))] + [(i, o.name) for i, o in partners.items()]
+    )
     form.person_id.choices = _person_choices(dossier)
     if request.method == "GET":
         form.start_date.data = today()
