@@ -19,6 +19,14 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     SESSION_LIFETIME_HOURS = 12
+    SESSION_IDLE_MINUTES = 30
+    LOGIN_MAX_FAILURES = 5  # per email, known or not, within the window
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    LOGIN_SLOWDOWN_SECONDS = 0.25  # times the failures so far, up to five
+    # One process: memory. Several servers: a shared store, e.g. redis://host:6379.
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_RATE_LIMIT = "30 per minute"
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     BABEL_DEFAULT_LOCALE = "en"
@@ -31,6 +39,7 @@ class Config:
     def __init__(self) -> None:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.SECRET_KEY
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         # The audit chain's HMAC key; set AUDIT_KEY apart from SECRET_KEY in production
         # so that rotating the session key does not touch the audit trail.
         self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or (
@@ -45,6 +54,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    LOGIN_SLOWDOWN_SECONDS = 0.01
     SECRET_KEY = "testing-only-not-secret"
     WTF_CSRF_ENABLED = True
 

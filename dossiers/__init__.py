@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from config import Config, load_config
 
 from . import security
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_project_path("migrations")))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -38,6 +38,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "main.healthz": PUBLIC,
     "main.index": ALL_ROLES,
     "auth.login": PUBLIC,
+    "auth.totp": PUBLIC,  # the view itself requires the password step first
+    "auth.enrol": PUBLIC,  # likewise
     "auth.logout": ALL_ROLES,
     "dashboard.index": DOSSIER_ROLES,
     "dossiers.index": DOSSIER_ROLES,
@@ -62,6 +64,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "admin.users": ADMIN_ROLES,
     "admin.new_user": ADMIN_ROLES,
     "admin.edit_user": ADMIN_ROLES,
+    "admin.reset_two_factor": ADMIN_ROLES,
     "admin.organisations": ADMIN_ROLES,
     "admin.new_organisation": ADMIN_ROLES,
     "admin.edit_organisation": ADMIN_ROLES,

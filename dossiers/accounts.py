@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
+from zxcvbn import zxcvbn
 
 from . import audit
-from .auth import hash_password, normalise_email
+from .auth import end_all_sessions, hash_password, normalise_email
 from .extensions import db
-from .models import Organisation, OrganisationKind, Role, User, UserSession, now_utc
+from .models import Organisation, OrganisationKind, Role, User
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -27,9 +30,22 @@ def _check(email: str, role: Role, organisation_id: int | None, user: User | Non
         raise AccountRefused(_l("There is no such organisation."))
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, *context: str) -> None:
+    """At least 12 characters, not a known common or breached password, and not
+    guessable from the account's own name or email (zxcvbn's lists and scoring)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountRefused(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    if password.lower() in _common_passwords():
+        raise AccountRefused(_l("This password is on the list of common passwords."))
+    if zxcvbn(password[:100], user_inputs=[c for c in context if c])["score"] < 3:
+        raise AccountRefused(_l("This password is too easy to guess; use more unrelated words."))
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def create_user(
@@ -43,7 +59,7 @@ def create_user(
 ) -> User:
     email = normalise_email(email)
     _check(email, role, organisation_id)
-    _check_password(password)
+    _check_password(password, email, full_name)
     user = User(
         email=email,
         full_name=full_name.strip() or email,
@@ -80,17 +96,15 @@ def update_user(
     if user.id == actor.id and (role is not Role.ADMIN or not active):
         raise AccountRefused(_l("You cannot remove your own administrator access."))
     if password:
-        _check_password(password)
+        _check_password(password, email, full_name)
         user.password_hash = hash_password(password)
-    user.email, user.full_name, user.role = email, full_name.strip(), role
+    user.email, user.full_name = email, full_name.strip()
     user.organisation_id, user.active = organisation_id, active
-    if password or not active:
-        # A changed password or a disabled account ends every open session.
-        db.session.execute(
-            update(UserSession)
-            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-            .values(revoked_at=now_utc())
-        )
+    role_changed = user.role is not role
+    user.role = role
+    if password or not active or role_changed:
+        # A new password, a disabled account or a new role ends every open session.
+        end_all_sessions(user)
     audit.record(
         "user.update",
         actor=actor,
@@ -131,3 +145,13 @@ def save_organisation(
         active=active,
     )
     return organisation
+
+
+def reset_second_factor(user: User, actor: User) -> None:
+    """Forget the user's authenticator and recovery codes; they enrol again at next sign-in."""
+    user.totp_secret = None
+    user.totp_confirmed_at = None
+    user.totp_last_step = 0
+    user.recovery_codes = "[]"
+    end_all_sessions(user)
+    audit.record("user.totp_reset", actor=actor, object_type="user", object_id=user.id)

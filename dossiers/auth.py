@@ -1,19 +1,23 @@
-"""Passwords and server-side sessions."""
+"""Passwords, server-side sessions, guessing limits and two-factor sign-in."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import json
 import secrets
+import time
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
-from .models import User, UserSession, now_utc
+from .models import LoginFailure, Role, User, UserSession, now_utc
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 # Verified against when the email is unknown, so both failures take the same time.
@@ -62,18 +66,30 @@ def start_session(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    """Return the user of a live session, reading the role afresh from the database."""
+    """Return the user of a live session, reading the role afresh from the database.
+
+    A session lives until its absolute end (12 hours) unless it is idle for longer than
+    the idle limit (30 minutes); use is noted at most once a minute.
+    """
+    now = now_utc()
+    idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     row = db.session.scalar(
         select(UserSession)
         .options(joinedload(UserSession.user).joinedload(User.organisation))
         .where(
             UserSession.token_hash == _token_hash(token),
             UserSession.revoked_at.is_(None),
-            UserSession.expires_at > now_utc(),
+            UserSession.expires_at > now,
+            UserSession.last_seen_at > now - idle,
         )
     )
     if row is None or not row.user.active:
         return None
+    if now - row.last_seen_at > dt.timedelta(minutes=1):
+        db.session.execute(
+            update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+        )
+        db.session.commit()
     row.user.session_token = token
     return row.user
 
@@ -84,3 +100,122 @@ def end_session(token: str | None) -> None:
     row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = now_utc()
+
+
+def end_all_sessions(user: User) -> None:
+    """End every session of the user at once (disabled, new role, new password, reset)."""
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now_utc())
+    )
+
+
+# --- Guessing: slowed, then refused, per account and per address. -------------------
+
+
+def _email_key(email: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def recent_failures(email: str, address: str) -> tuple[int, int]:
+    """Failed sign-ins in the window: for this email (known or not) and this address."""
+    since = now_utc() - dt.timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    by_email = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.email_hash == _email_key(email), LoginFailure.at > since)
+        )
+        or 0
+    )
+    by_address = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.remote_addr == address, LoginFailure.at > since)
+        )
+        or 0
+    )
+    return by_email, by_address
+
+
+def locked_out(email: str, address: str) -> bool:
+    by_email, by_address = recent_failures(email, address)
+    config = current_app.config
+    return (
+        by_email >= config["LOGIN_MAX_FAILURES"]
+        or by_address >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    )
+
+
+def note_failure(email: str, address: str) -> int:
+    """Record a failure and wait a little longer after each one; return the count."""
+    db.session.add(LoginFailure(email_hash=_email_key(email), remote_addr=address))
+    db.session.flush()
+    by_email, _ = recent_failures(email, address)
+    time.sleep(min(by_email, 5) * current_app.config["LOGIN_SLOWDOWN_SECONDS"])
+    return by_email
+
+
+def clear_failures(email: str) -> None:
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email_hash == _email_key(email)))
+
+
+# --- Two-factor sign-in. ------------------------------------------------------------
+
+TOTP_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
+RECOVERY_CODES = 10
+
+
+def needs_second_factor(user: User) -> bool:
+    return user.role in TOTP_ROLES or user.totp_confirmed_at is not None
+
+
+def new_totp_secret(user: User) -> str:
+    user.totp_secret = pyotp.random_base32()
+    user.totp_confirmed_at = None
+    user.totp_last_step = 0
+    user.recovery_codes = "[]"
+    return user.totp_secret
+
+
+def provisioning_uri(user: User) -> str:
+    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(
+        name=user.email, issuer_name="NCCN Dossiers"
+    )
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().lower().encode()).hexdigest()
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    user.recovery_codes = json.dumps([_hash_code(c) for c in codes])
+    return codes
+
+
+def check_second_factor(user: User, code: str) -> bool:
+    """Accept a current TOTP code not used before, or an unused recovery code (once)."""
+    code = code.strip().replace(" ", "")
+    if not user.totp_secret:
+        return False
+    if len(code) == 6 and code.isdigit():
+        totp = pyotp.TOTP(user.totp_secret)
+        step = int(time.time()) // totp.interval
+        for candidate in (step - 1, step, step + 1):  # a clock a little off still works
+            if candidate > user.totp_last_step and hmac.compare_digest(
+                totp.at(candidate * totp.interval), code
+            ):
+                user.totp_last_step = candidate  # never the same code twice
+                return True
+        return False
+    remaining = json.loads(user.recovery_codes or "[]")
+    hashed = _hash_code(code)
+    if hashed in remaining:
+        remaining.remove(hashed)
+        user.recovery_codes = json.dumps(remaining)
+        return True
+    return False

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from . import audit, statistics
 from .accounts import AccountRefused, create_user
+from .auth import new_totp_secret
 from .extensions import db
-from .models import Organisation, Role
+from .models import Organisation, Role, now_utc
 
 
 def register(app: Flask) -> None:
@@ -42,8 +43,9 @@ def _read_password() -> str:
     help="The partner organisation's exact name.",
 )
 @click.option("--name", "full_name", default="", help="The person's full name.")
+@click.option("--totp", is_flag=True, help="Set up two-factor sign-in; print its secret last.")
 def create_user_command(
-    email: str, role: str, organisation_name: str | None, full_name: str
+    email: str, role: str, organisation_name: str | None, full_name: str, totp: bool
 ) -> None:
     """Create a user account; the password is read from standard input."""
     organisation_id = None
@@ -66,8 +68,14 @@ def create_user_command(
     except AccountRefused as refusal:
         db.session.rollback()
         raise click.ClickException(str(refusal)) from None
+    secret = None
+    if totp:
+        secret = new_totp_secret(user)
+        user.totp_confirmed_at = now_utc()
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role.value}).")
+    if secret:
+        click.echo(f"TOTP secret: {secret}")
 
 
 @click.command("seed-demo")

@@ -1,6 +1,8 @@
 """Extension instances, unbound; create_app() binds them."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,5 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Limits apply only where a view asks (sign-in); storage comes from the configuration.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

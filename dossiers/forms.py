@@ -56,6 +56,14 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=256)])
 
 
+class TotpForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(REQUIRED), Length(min=6, max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
 class DossierFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form changes nothing

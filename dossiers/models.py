@@ -135,6 +135,12 @@ class User(Model):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    # Two-factor sign-in: the TOTP secret, when it was confirmed, the last time step
+    # used (a code is good once), and the sha256 hashes of the unused recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    recovery_codes: Mapped[str] = mapped_column(Text, default="[]")
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -168,9 +174,26 @@ class UserSession(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
+
+
+class LoginFailure(Model):
+    """A refused sign-in, kept a short while to slow and then stop guessing. The email
+    is kept as a keyed hash, so that the table names nobody."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_email_at", "email_hash", "at"),
+        Index("ix_login_failure_addr_at", "remote_addr", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
 
 
 class Person(Model):

@@ -148,7 +148,11 @@ def chained(app):
 
 TAMPERING = {
     "edit": ("UPDATE audit_event SET actor_id = NULL WHERE sequence = 4", 4, "altered"),
-    "edit the detail": ("UPDATE audit_event SET detail = '{\"level\": 1}' WHERE sequence = 2", 2, "altered"),
+    "edit the detail": (
+        "UPDATE audit_event SET detail = '{\"level\": 1}' WHERE sequence = 2",
+        2,
+        "altered",
+    ),
     "delete": ("DELETE FROM audit_event WHERE sequence = 3", 3, "missing"),
     "swap": (
         "UPDATE audit_event SET sequence = CASE sequence WHEN 2 THEN 5 WHEN 5 THEN 2 END "
@@ -214,7 +218,7 @@ def test_the_admin_searches_and_exports_the_trail(app, login, user):
 
     def rows(url):
         page = admin.get(url).text
-        return page[page.index("<tbody>"):page.index("</tbody>")]
+        return page[page.index("<tbody>") : page.index("</tbody>")]
 
     page = rows(f"/admin/audit?reference={refs[0]}")
     assert page.count(f">{refs[0]}<") >= 4 and f">{refs[1]}<" not in page

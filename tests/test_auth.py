@@ -47,7 +47,7 @@ def test_sign_in_lands_on_the_role_home(login):
 def test_session_cookie_changes_at_login_and_has_safe_flags(app, client):
     client.get("/login")
     before = client.get_cookie("session").value
-    response = post_login(client, "officer@test.example", PASSWORD)
+    response = post_login(client, "partner@test.example", PASSWORD)
     after = client.get_cookie("session").value
     assert before != after
     header = response.headers["Set-Cookie"]
@@ -93,8 +93,8 @@ def test_missing_csrf_token_gets_a_clean_page_and_changes_nothing(app, login):
 
 
 def test_login_is_audited_without_the_password(app, client):
-    post_login(client, "officer@test.example", "wrong password")
-    post_login(client, "officer@test.example", PASSWORD)
+    post_login(client, "partner@test.example", "wrong password")
+    post_login(client, "partner@test.example", PASSWORD)
     with app.app_context():
         actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
         assert actions == ["user.login_failed", "user.login"]

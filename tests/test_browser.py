@@ -7,8 +7,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, totp_code
+from sqlalchemy import select
 from werkzeug.serving import make_server
+
+from dossiers.extensions import db
+from dossiers.models import User
 
 pytestmark = pytest.mark.browser
 
@@ -61,23 +65,31 @@ def browser():
         browser.close()
 
 
-def sign_in(page, base_url, email):
+def sign_in(page, base_url, email, app=None):
     page.goto(f"{base_url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    if page.url.endswith("/login/totp"):
+        shot(page, "00-second-step")
+        with app.app_context():
+            user = db.session.scalars(select(User).where(User.email == email)).one()
+            code = totp_code(user.totp_secret, user.totp_last_step)
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Sign in").click()
 
 
 def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_officer_decides_and_partner_acknowledges(base_url, browser):
+def test_officer_decides_and_partner_acknowledges(app, base_url, browser):
     today = dt.date.today().isoformat()
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
 
-    sign_in(page, base_url, "officer@test.example")
+    sign_in(page, base_url, "officer@test.example", app)
     page.wait_for_url(f"{base_url}/dashboard/")
     shot(page, "01-officer-dashboard")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     redirect,
     render_template,
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from .. import accounts, audit, exports
 from ..accounts import AccountRefused
 from ..extensions import db
-from ..forms import AuditFilterForm, OrganisationForm, UserForm
+from ..forms import AuditFilterForm, OrganisationForm, ReasonForm, UserForm
 from ..labels import ACTIONS, options
 from ..models import Organisation, OrganisationKind, Role, User
 
@@ -98,6 +99,18 @@ def edit_user(user_id: int):
             flash(_("User saved."), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/reset-two-factor")
+def reset_two_factor(user_id: int):
+    """Forget a user's authenticator (a lost phone); they set it up again at sign-in."""
+    user = db.get_or_404(User, user_id)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    accounts.reset_second_factor(user, current_user)
+    db.session.commit()
+    flash(_("Two-factor sign-in reset for %(email)s.", email=user.email), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.get("/organisations")

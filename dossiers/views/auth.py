@@ -1,38 +1,204 @@
-"""Signing in and out."""
+"""Signing in (password, then a second factor where required) and out."""
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit
-from ..auth import authenticate, end_session, start_session
-from ..extensions import db
-from ..forms import LoginForm
+from ..auth import (
+    authenticate,
+    check_second_factor,
+    clear_failures,
+    end_session,
+    locked_out,
+    needs_second_factor,
+    new_recovery_codes,
+    new_totp_secret,
+    note_failure,
+    provisioning_uri,
+    start_session,
+)
+from ..extensions import db, limiter
+from ..forms import LoginForm, TotpForm
+from ..models import User, now_utc
 
 bp = Blueprint("auth", __name__)
+PENDING_SECONDS = 300  # between the password and the second factor
+MAX_CODE_FAILURES = 5
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def safe_next(target: str | None) -> str | None:
+    """A ?next= target only when it stays inside this app."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def _finish(user: User, next_url: str | None):
+    # A fresh cookie and a fresh server-side session: nothing from before survives.
+    session.clear()
+    start_session(user)
+    login_user(user)
+    audit.record("user.login", actor=user, object_type="user", object_id=user.id)
+    db.session.commit()
+    return redirect(safe_next(next_url) or url_for("main.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
 def login():
-    """Sign in; the same answer for an unknown email and a wrong password."""
+    """Sign in; the same answer for an unknown email, a wrong password and a lockout."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
+    next_url = safe_next(request.args.get("next"))
     if form.validate_on_submit():
-        user = authenticate(form.email.data or "", form.password.data or "")
+        email, address = form.email.data or "", request.remote_addr or "?"
+        if locked_out(email, address):
+            audit.record(
+                "user.login_locked",
+                actor=None,
+                object_type="user",
+                object_id=None,
+                outcome="refused",
+            )
+            db.session.commit()
+            form.password.errors.append(
+                _("Too many failed sign-ins. Wait 15 minutes and try again.")
+            )
+            return render_template("auth/login.html", form=form), 429
+        user = authenticate(email, form.password.data or "")
         if user is None:
-            audit.record("user.login_failed", actor=None, object_type="user", object_id=None)
+            note_failure(email, address)
+            audit.record(
+                "user.login_failed",
+                actor=None,
+                object_type="user",
+                object_id=None,
+                outcome="refused",
+            )
             db.session.commit()
             form.password.errors.append(_("Wrong email or password."))
-        else:
-            # A fresh cookie and a fresh server-side session: nothing from before survives.
+        elif needs_second_factor(user):
+            clear_failures(email)
             session.clear()
-            start_session(user)
-            login_user(user)
-            audit.record("user.login", actor=user, object_type="user", object_id=user.id)
+            session.update(
+                pending_user=user.id,
+                pending_since=time.time(),
+                pending_next=next_url,
+                code_failures=0,
+            )
             db.session.commit()
-            return redirect(url_for("main.index"))
+            return redirect(url_for("auth.totp" if user.totp_confirmed_at else "auth.enrol"))
+        else:
+            clear_failures(email)
+            return _finish(user, next_url)
     return render_template("auth/login.html", form=form)
+
+
+def _pending_user() -> User | None:
+    """The user who gave the right password a moment ago, if any."""
+    user_id, since = session.get("pending_user"), session.get("pending_since", 0)
+    if user_id is None or time.time() - since > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def _code_refused(user: User, form: TotpForm) -> Any:
+    session["code_failures"] = session.get("code_failures", 0) + 1
+    audit.record(
+        "user.totp_failed", actor=user, object_type="user", object_id=user.id, outcome="refused"
+    )
+    db.session.commit()
+    if session["code_failures"] >= MAX_CODE_FAILURES:
+        session.clear()
+        flash(_("Too many wrong codes. Sign in again."), "danger")
+        return redirect(url_for("auth.login"))
+    form.code.errors.append(_("This code is not valid. Use the current code from your app."))
+    return None
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def totp():
+    """The second step: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    user = _pending_user()
+    if user is None or user.totp_confirmed_at is None:
+        session.clear()
+        return redirect(url_for("auth.login"))
+    form = TotpForm()
+    if form.validate_on_submit():
+        if check_second_factor(user, form.code.data or ""):
+            return _finish(user, session.get("pending_next"))
+        refused = _code_refused(user, form)
+        if refused is not None:
+            return refused
+    return render_template("auth/totp.html", form=form)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def enrol():
+    """First sign-in of a role that needs two factors: scan the code, confirm it once."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    user = _pending_user()
+    if user is None or user.totp_confirmed_at is not None:
+        session.clear()
+        return redirect(url_for("auth.login"))
+    if not user.totp_secret:
+        new_totp_secret(user)
+        db.session.commit()
+    form = TotpForm()
+    if form.validate_on_submit():
+        if check_second_factor(user, form.code.data or ""):
+            user.totp_confirmed_at = now_utc()
+            codes = new_recovery_codes(user)
+            audit.record("user.totp_enrolled", actor=user, object_type="user", object_id=user.id)
+            _finish(user, None)
+            return render_template("auth/recovery_codes.html", codes=codes)
+        refused = _code_refused(user, form)
+        if refused is not None:
+            return refused
+    return render_template(
+        "auth/enrol.html",
+        form=form,
+        secret=user.totp_secret,
+        qr=qr_data_uri(provisioning_uri(user)),
+    )
+
+
+def qr_data_uri(uri: str) -> str:
+    import segno
+
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
 @bp.post("/logout")
