@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +14,37 @@ from flask_wtf.csrf import CSRFError
 
 from config import Config, load_config
 
-from . import security
+from . import logs, security
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
 
+class DossiersApp(Flask):
+    def log_exception(self, exc_info) -> None:  # type: ignore[no-untyped-def]
+        """Log where an error happened, never its message: exception messages (SQL
+        parameters above all) can quote personal data. The 500 handler logs it."""
+        frames = traceback.extract_tb(exc_info[2])[-6:] if exc_info and exc_info[2] else []
+        logs.log.error(
+            "unhandled error",
+            extra={
+                "error": exc_info[0].__name__ if exc_info and exc_info[0] else "?",
+                "where": [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in frames],
+                "path": request.path[:200] if has_request_context() else None,
+            },
+        )
+
+
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     """Build the application; `config` overrides the environment's configuration."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = DossiersApp(__name__, instance_relative_config=True)
     if isinstance(config, dict):
         base = load_config(config.get("CONFIG_NAME"))
         app.config.from_object(base)
         app.config.update(config)
     else:
         app.config.from_object(config or load_config())
+    logs.register(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -117,12 +134,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        db.session.rollback()
-        return page(
-            500,
-            _l("Something went wrong"),
-            _l("The error was logged and nothing was saved. Try again later."),
+        db.session.rollback()  # the error itself was logged by DossiersApp.log_exception
+        body = render_template(
+            "errors.html",
+            code=500,
+            title=_l("Something went wrong"),
+            message=_l("The error was logged and nothing was saved. Try again later."),
+            correlation=logs.request_id(),
         )
+        return body, 500
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,0 +1,80 @@
+"""Structured logs: one JSON object a line, each with the request's id.
+
+JSON encoding escapes newlines, so user input cannot forge a line. Only paths are
+logged, never query strings or form fields: a search may hold a person's name.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+log = logging.getLogger("dossiers")
+
+
+class StderrHandler(logging.StreamHandler):
+    """Write to whatever sys.stderr is at the time (a test's capture, gunicorn's)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+class RequestContext(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def request_id() -> str:
+    return g.get("request_id", "-")
+
+
+def register(app: Flask) -> None:
+    handler = StderrHandler()
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(RequestContext())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = not app.config.get("LOG_JSON_ONLY", False)
+    app.logger.handlers[:] = [handler]
+
+    @app.before_request
+    def start() -> None:
+        # Behind a load balancer the incoming id ties our line to its own; else a new one.
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = request_id()
+        if request.endpoint not in ("static", "bootstrap.static"):
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path[:200],
+                    "status": response.status_code,
+                    "ms": round(
+                        (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1
+                    ),
+                },
+            )
+        return response
