@@ -9,15 +9,17 @@ user may not see it, so that a guess learns nothing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from flask import abort, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, and_, false, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .extensions import db, login_manager
-from .models import Dossier, Measure, MeasureStatus, Role, User
+from .models import Dossier, Measure, MeasureStatus, Organisation, Role, User
 
 PUBLIC: frozenset[Role] = frozenset()
 ALL_ROLES = frozenset(Role)
@@ -183,6 +185,71 @@ def load_partner_measure(measure_id: int, user: User) -> Measure:
     if measure is None:
         refuse(404)
     return measure
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """One line of a dossier's access trace: who, how many, and why."""
+
+    who: str
+    people: list[str]
+    why: Any
+
+
+def who_can_see(dossier: Dossier) -> list[Visibility]:
+    """The dossier's access trace for officers, from the same rules that enforce it."""
+    officers = list(
+        db.session.scalars(
+            select(User.full_name)
+            .where(User.role == Role.OFFICER, User.active)
+            .order_by(User.full_name)
+        )
+    )
+    lines = [
+        Visibility(
+            str(_l("Crisis-centre officers")), officers, _l("Officers see every dossier, in full.")
+        )
+    ]
+    partners = db.session.execute(
+        select(Organisation.name, User.full_name)
+        .join(Measure, Measure.organisation_id == Organisation.id)
+        .join(
+            User,
+            and_(User.organisation_id == Organisation.id, User.role == Role.PARTNER, User.active),
+        )
+        .where(Measure.dossier_id == dossier.id, Measure.decided_at.is_not(None))
+        .distinct()
+        .order_by(Organisation.name, User.full_name)
+    ).all()
+    by_organisation: dict[str, list[str]] = {}
+    for organisation, name in partners:
+        by_organisation.setdefault(organisation, []).append(name)
+    for organisation, names in by_organisation.items():
+        lines.append(
+            Visibility(
+                organisation,
+                names,
+                _l(
+                    "Decided measures assigned to this partner: they see those measures only, with "
+                    "the reference, the protected person, the threat level and the period."
+                ),
+            )
+        )
+    lines.append(
+        Visibility(
+            str(_l("Statistics readers")),
+            [],
+            _l("The reference and dates in the yearly figures, never names or contents."),
+        )
+    )
+    lines.append(
+        Visibility(
+            str(_l("Administrators")),
+            [],
+            _l("Nothing of the dossier: they manage accounts and read the audit trail."),
+        )
+    )
+    return lines
 
 
 def template_helpers() -> dict[str, Any]:

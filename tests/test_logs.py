@@ -75,7 +75,7 @@ def test_an_incoming_request_id_is_kept_only_when_it_is_safe(client):
         client.get("/healthz", headers={"X-Request-ID": "lb-1234abcd"}).headers["X-Request-ID"]
         == "lb-1234abcd"
     )
-    forged = client.get("/healthz", headers={"X-Request-ID": "x\"} {\"injected\": 1"}).headers[
+    forged = client.get("/healthz", headers={"X-Request-ID": 'x"} {"injected": 1'}).headers[
         "X-Request-ID"
     ]
     assert "injected" not in forged and len(forged) == 32

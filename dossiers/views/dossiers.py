@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit, workflow
-from ..access import load_dossier
+from ..access import load_dossier, who_can_see
 from ..casework import RuleBroken, create_dossier
 from ..extensions import db
 from ..forms import DossierFilterForm, DossierForm, ReasonForm
@@ -76,6 +76,7 @@ def detail(reference: str):
         dossier=dossier,
         today=today(),
         history=audit.dossier_history(dossier),
+        visibility=who_can_see(dossier),
         transitions=_transitions(dossier.id),
         available=workflow.available(dossier),
         reason_form=ReasonForm(),
