@@ -4,16 +4,17 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app dossiers
 PIP    := $(VENV)/bin/pip -q --disable-pip-version-check
 
-.PHONY: run test test-sqlite test-postgres lint serve clean
+.PHONY: run test test-sqlite test-postgres lint lock serve clean
 
+# Exact versions, checked against their hashes: a build installs what was tested.
 $(VENV)/.runtime: requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -r requirements.txt 2>&1 | grep -v "is ignored" || true
+	$(PIP) install --require-hashes -r requirements.txt > $(VENV)/pip.log 2>&1 || { grep -v "is ignored" $(VENV)/pip.log; exit 1; }
 	$(VENV)/bin/python -c "import flask, sqlalchemy, argon2"
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PIP) install -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
+	$(PIP) install --require-hashes -r requirements-dev.txt > $(VENV)/pip.log 2>&1 || { grep -v "is ignored" $(VENV)/pip.log; exit 1; }
 	$(VENV)/bin/python -c "import pytest, playwright"
 	touch $@
 
@@ -22,6 +23,11 @@ run: $(VENV)/.runtime
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production-like: gunicorn, the production configuration (SECRET_KEY must be set).
+serve: $(VENV)/.runtime
+	DOSSIERS_CONFIG=production $(FLASK) db upgrade
+	DOSSIERS_CONFIG=production $(VENV)/bin/gunicorn -c gunicorn.conf.py "dossiers:create_app()"
 
 test: $(VENV)/.dev test-sqlite test-postgres
 
@@ -35,6 +41,12 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check dossiers tests config.py
 	$(VENV)/bin/ruff format --check dossiers tests config.py
 	$(VENV)/bin/mypy dossiers
+	$(VENV)/bin/bandit -q -r dossiers config.py --severity-level medium
+
+# Re-pin after editing requirements*.in (keeps current pins unless asked to upgrade).
+lock: $(VENV)/.dev
+	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o requirements-dev.txt requirements-dev.in
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache

@@ -49,13 +49,13 @@ class Config:
 
 class DevelopmentConfig(Config):
     # A fixed key only for a developer's own machine; production demands its own.
-    SECRET_KEY = "development-only-not-secret"
+    SECRET_KEY = "development-only-not-secret"  # nosec B105
 
 
 class TestingConfig(Config):
     TESTING = True
     LOGIN_SLOWDOWN_SECONDS = 0.01
-    SECRET_KEY = "testing-only-not-secret"
+    SECRET_KEY = "testing-only-not-secret"  # nosec B105
     WTF_CSRF_ENABLED = True
 
 
