@@ -202,6 +202,29 @@ def test_use_keeps_a_session_alive(app, login):
     assert now_utc() - seen < dt.timedelta(minutes=1)
 
 
+def test_a_new_password_ends_the_sessions(app, login, user):
+    partner = login("partner")
+    with app.app_context():
+        partner_id = user("partner").id
+    login("admin").post(
+        f"/admin/users/{partner_id}",
+        data={
+            "email": "partner@test.example",
+            "full_name": "Partner",
+            "role": "partner",
+            "organisation_id": "2",  # the zone, unchanged
+            "password": "Tilted-Lantern-Orchard-93",
+            "active": "y",
+        },
+    )
+    assert partner.get("/measures/").status_code == 302
+    client = app.test_client()
+    assert (
+        password_step(client, "partner@test.example", "Tilted-Lantern-Orchard-93").status_code
+        == 302
+    )
+
+
 def test_a_new_role_ends_the_sessions(app, login, user):
     partner = login("partner")
     with app.app_context():

@@ -35,6 +35,7 @@ from ..auth import (
 )
 from ..extensions import db, limiter
 from ..forms import LoginForm, TotpForm
+from ..logs import log
 from ..models import User, now_utc
 
 bp = Blueprint("auth", __name__)
@@ -79,6 +80,7 @@ def login():
     if form.validate_on_submit():
         email, address = form.email.data or "", request.remote_addr or "?"
         if locked_out(email, address):
+            log.warning("sign-in locked out", extra={"address": address})
             audit.record(
                 "user.login_locked",
                 actor=None,
