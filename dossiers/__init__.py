@@ -11,6 +11,7 @@ from flask import Flask, abort, current_app, has_request_context, render_templat
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 
 from config import Config, load_config
 
@@ -131,6 +132,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(error):
         return page(405, _l("Not allowed"), _l("This page does not accept that request."))
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(error):
+        # Two requests changed the same row at once; the version counter let one win.
+        db.session.rollback()
+        return page(
+            409,
+            _l("Changed at the same moment"),
+            _l(
+                "Someone else changed this at the same moment. Nothing of yours was "
+                "saved: look at it again and retry."
+            ),
+        )
 
     @app.errorhandler(500)
     def server_error(error):

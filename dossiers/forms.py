@@ -127,7 +127,14 @@ class LinkPersonForm(FlaskForm):
     person_id = HiddenField(validators=[DataRequired(REQUIRED)])
 
 
-class ReasonForm(FlaskForm):
+class VersionedForm(FlaskForm):
+    """A form that changes a dossier or measure: it carries what it was rendered from."""
+
+    version = HiddenField()
+    seen = HiddenField()
+
+
+class ReasonForm(VersionedForm):
     """The form of every workflow transition and of simple confirmations."""
 
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
@@ -151,13 +158,13 @@ class AssessmentForm(FlaskForm):
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(REQUIRED), Length(max=10000)])
 
 
-class EventChoiceForm(FlaskForm):
+class EventChoiceForm(VersionedForm):
     event_id = SelectField(
         _l("Existing event"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
     )
 
 
-class EventForm(FlaskForm):
+class EventForm(VersionedForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     kind = SelectField(
         _l("Kind of event"), choices=choices(EventKind), validators=[InputRequired(REQUIRED)]
@@ -171,7 +178,7 @@ class EventForm(FlaskForm):
             raise ValidationError(_l("The event cannot end before it starts."))
 
 
-class ApprovalForm(FlaskForm):
+class ApprovalForm(VersionedForm):
     approval_date = DateField(_l("Approved on"), validators=[InputRequired(REQUIRED)])
     approval_reference = StringField(
         _l("Approval reference"), validators=[DataRequired(REQUIRED), Length(max=80)]
@@ -199,7 +206,7 @@ class MeasureForm(FlaskForm):
             raise ValidationError(_l("A measure cannot end before it starts."))
 
 
-class MeasureReportForm(FlaskForm):
+class MeasureReportForm(VersionedForm):
     # The choices are the next steps from the measure's status (casework.PARTNER_STEPS).
     status = SelectField(_l("Status"), validators=[InputRequired(REQUIRED)])
     note = TextAreaField(_l("Execution note"), validators=[Optional(), Length(max=5000)])

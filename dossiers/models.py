@@ -200,6 +200,8 @@ class Person(Model):
     __tablename__ = "person"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  # optimistic lock, as on Dossier
+    __mapper_args__ = {"version_id_col": version}
     name: Mapped[str] = mapped_column(String(160), index=True)
     function: Mapped[str] = mapped_column(String(120), default="")
     category: Mapped[VipCategory | None] = mapped_column(enum_type(VipCategory))
@@ -246,6 +248,10 @@ class Dossier(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Every UPDATE checks and bumps it: of two concurrent changes one wins, the other
+    # fails instead of overwriting (SQLAlchemy's optimistic version counter).
+    version: Mapped[int] = mapped_column(Integer)
+    __mapper_args__ = {"version_id_col": version}
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     kind: Mapped[DossierKind] = mapped_column(enum_type(DossierKind))
     year: Mapped[int] = mapped_column(Integer)
@@ -322,6 +328,8 @@ class Measure(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  # optimistic lock, as on Dossier
+    __mapper_args__ = {"version_id_col": version}
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
     measure_type_id: Mapped[int] = mapped_column(ForeignKey("measure_type.id"))
     description: Mapped[str] = mapped_column(Text, default="")

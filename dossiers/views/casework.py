@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, casework
+from .. import audit, casework, freshness
 from ..access import load_dossier
 from ..casework import RuleBroken
 from ..extensions import db
@@ -203,8 +203,10 @@ def event(reference: str):
     choose = EventChoiceForm(prefix="choose")
     choose.event_id.choices = _event_choices(dossier)
     create = EventForm(prefix="create")
-    if request.method == "GET" and dossier.event_id:
+    if request.method == "GET":
         choose.event_id.data = dossier.event_id
+        for form in (choose, create):
+            form.version.data, form.seen.data = str(dossier.version), str(freshness.current_seen())
     chosen = None
     if "choose-event_id" in request.form and choose.validate_on_submit():
         chosen = db.session.get(Event, choose.event_id.data)
@@ -223,7 +225,9 @@ def event(reference: str):
         except RuleBroken as refusal:
             _refused(create.name, refusal)
     if chosen is not None:
+        submitted = choose if "choose-event_id" in request.form else create
         try:
+            freshness.check(dossier, submitted.version.data, submitted.seen.data)
             casework.set_event(dossier, chosen, current_user)
         except RuleBroken as refusal:
             _refused(choose.event_id, refusal)
@@ -239,8 +243,11 @@ def approval(reference: str):
     """Record the Minister of the Interior's approval of a VIP dossier's measures."""
     dossier = load_dossier(reference, current_user)
     form = ApprovalForm(obj=dossier)
+    if request.method == "GET":
+        form.seen.data = str(freshness.current_seen())
     if form.validate_on_submit():
         try:
+            freshness.check(dossier, form.version.data, form.seen.data)
             casework.record_approval(
                 dossier,
                 on=form.approval_date.data,
@@ -315,10 +322,12 @@ def lift_measure(reference: str, measure_id: int):
     """Lift a measure: it ends today."""
     dossier = load_dossier(reference, current_user)
     measure: Measure | None = next((m for m in dossier.measures if m.id == measure_id), None)
-    if measure is None or not ReasonForm().validate_on_submit():
+    form = ReasonForm()
+    if measure is None or not form.validate_on_submit():
         flash(_("There is no such measure in this dossier."), "danger")
         return _back(dossier)
     try:
+        freshness.check(measure, form.version.data, form.seen.data)
         casework.lift_measure(measure, current_user, today())
     except RuleBroken as refusal:
         db.session.rollback()

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, workflow
+from .. import audit, freshness, workflow
 from ..access import load_dossier, who_can_see
 from ..casework import RuleBroken, create_dossier
 from ..extensions import db
@@ -77,6 +77,7 @@ def detail(reference: str):
         today=today(),
         history=audit.dossier_history(dossier),
         visibility=who_can_see(dossier),
+        seen=freshness.current_seen(),
         transitions=_transitions(dossier.id),
         available=workflow.available(dossier),
         reason_form=ReasonForm(),
@@ -101,8 +102,9 @@ def transition(reference: str, name: str):
         flash(_("The reason is too long."), "danger")
         return redirect(url_for("dossiers.detail", reference=dossier.reference))
     try:
+        freshness.check(dossier, form.version.data, form.seen.data)
         workflow.transition(dossier, name, current_user, form.reason.data or "")
-    except workflow.TransitionRefused as refusal:
+    except (workflow.TransitionRefused, freshness.StaleForm) as refusal:
         db.session.rollback()
         flash(str(refusal), "danger")
     else:

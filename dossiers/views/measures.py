@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case
 
-from .. import audit
+from .. import audit, freshness
 from ..access import can_update_measure, load_partner_measure
 from ..access import partner_measures as scoped_measures
 from ..casework import PARTNER_STEPS, RuleBroken, report_on_measure
@@ -39,6 +39,7 @@ def detail(measure_id: int):
     steps = PARTNER_STEPS.get(measure.status, ())
     form.status.choices = options((step.value, LABELS[step]) for step in steps)
     if request.method == "GET":
+        form.version.data, form.seen.data = str(measure.version), str(freshness.current_seen())
         audit.record(
             "measure.view",
             actor=current_user,
@@ -49,6 +50,9 @@ def detail(measure_id: int):
         db.session.commit()
     elif not can_update_measure(current_user, measure):
         flash(_("This measure is lifted; it cannot be reported on."), "danger")
+    elif stale := freshness.refusal(measure, form.version.data, form.seen.data):
+        # Before the form's own checks: its choices follow the measure's new status.
+        form.status.errors = [stale]
     elif form.validate_on_submit():
         try:
             report_on_measure(
