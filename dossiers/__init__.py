@@ -7,10 +7,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, current_app, has_request_context, render_template, request
+from flask import Flask, abort, current_app, g, has_request_context, render_template, request
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from config import Config, load_config
@@ -132,6 +133,31 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(error):
         return page(405, _l("Not allowed"), _l("This page does not accept that request."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        # The database is gone or full: say so plainly; the pool reconnects by itself
+        # (pool_pre_ping) once it is back, without a restart.
+        db.session.rollback()
+        # Render as nobody: loading the signed-in user would ask the database again.
+        g._login_user = login_manager.anonymous_user()
+        full = "full" in str(getattr(error, "orig", error)).lower()
+        logs.log.error("database unavailable", extra={"error": type(error).__name__, "full": full})
+        if full:
+            return page(
+                507,
+                _l("Storage full"),
+                _l(
+                    "The database has no room left. Nothing was saved; everything "
+                    "saved before is safe. The administrators have been told."
+                ),
+            )
+        return page(
+            503,
+            _l("Temporarily unavailable"),
+            _l("The database is not answering. Nothing was saved. Try again in a moment."),
+        )
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(error):

@@ -38,6 +38,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "static": PUBLIC,
     "bootstrap.static": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.readyz": PUBLIC,
     "main.index": ALL_ROLES,
     "auth.login": PUBLIC,
     "auth.totp": PUBLIC,  # the view itself requires the password step first

@@ -17,6 +17,7 @@ STATIC_ENDPOINTS = {"static", "bootstrap.static"}
 EXPECTED = {
     "main.index": {OF, P, A, AD},
     "main.healthz": PUBLIC,
+    "main.readyz": PUBLIC,
     "auth.login": PUBLIC,
     "auth.totp": PUBLIC,
     "auth.enrol": PUBLIC,
