@@ -17,7 +17,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from dossiers import create_app
 from dossiers.auth import TOTP_ROLES, hash_password
@@ -58,14 +58,27 @@ def app(tmp_path) -> Iterator[Flask]:
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url(tmp_path)})
     limiter.reset()  # the limiter's memory outlives an app; each test starts afresh
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        fresh_schema()
         seed_reference_data()
     yield app
     with app.app_context():
         db.session.remove()
         db.drop_all()
+        forget_migrations()
         db.engine.dispose()
+
+
+def forget_migrations() -> None:
+    """Alembic's own table is not in the models: drop it too, or a shared PostgreSQL
+    database would remember a revision stamped by an earlier test."""
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def fresh_schema() -> None:
+    db.drop_all()
+    forget_migrations()
+    db.create_all()
 
 
 def seed_reference_data() -> None:
