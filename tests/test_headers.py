@@ -78,50 +78,14 @@ def test_a_chart_allows_exactly_its_own_style(app, login):
 
 
 def test_gunicorn_names_no_version(tmp_path):
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
     import urllib.request
-    from pathlib import Path
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    root = Path(__file__).resolve().parent.parent
-    env = dict(
-        os.environ,
-        SECRET_KEY="k" * 40,
-        DOSSIERS_CONFIG="production",
-        DATABASE_URL=f"sqlite:///{tmp_path}/g.db",
-        BIND=f"127.0.0.1:{port}",
-        WORKERS="1",
-    )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "dossiers:create_app()",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                response = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("gunicorn did not answer")
+    from servers import gunicorn
+
+    with gunicorn(
+        SECRET_KEY="k" * 40, DOSSIERS_CONFIG="production", DATABASE_URL=f"sqlite:///{tmp_path}/g.db"
+    ) as base:
+        response = urllib.request.urlopen(f"{base}/healthz", timeout=5)
         server_header = response.headers.get("Server", "")
         assert not any(ch.isdigit() for ch in server_header), server_header
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
