@@ -4,7 +4,7 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app dossiers
 PIP    := $(VENV)/bin/pip -q --disable-pip-version-check
 
-.PHONY: run test test-sqlite test-postgres lint lock serve clean
+.PHONY: run test test-sqlite test-postgres lint lock serve bench-load clean
 
 # Exact versions, checked against their hashes: a build installs what was tested.
 $(VENV)/.runtime: requirements.txt
@@ -38,8 +38,8 @@ test-postgres: $(VENV)/.dev
 	bash scripts/with-postgres $(VENV)/bin/pytest -m "not browser"
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check dossiers tests config.py
-	$(VENV)/bin/ruff format --check dossiers tests config.py
+	$(VENV)/bin/ruff check dossiers tests bench config.py
+	$(VENV)/bin/ruff format --check dossiers tests bench config.py
 	$(VENV)/bin/mypy dossiers
 	$(VENV)/bin/bandit -q -r dossiers config.py --severity-level medium
 
@@ -47,6 +47,10 @@ lint: $(VENV)/.dev
 lock: $(VENV)/.dev
 	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o requirements.txt requirements.in
 	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o requirements-dev.txt requirements-dev.in
+
+# A bounded mixed load on gunicorn + a throwaway PostgreSQL; counts lost writes.
+bench-load: $(VENV)/.dev
+	bash scripts/with-postgres $(VENV)/bin/python bench/load.py --seconds 30
 
 clean:
 	rm -rf $(VENV) instance test-artifacts .pytest_cache
