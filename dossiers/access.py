@@ -51,6 +51,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "dossiers.transition": DOSSIER_ROLES,
     "casework.persons": DOSSIER_ROLES,
     "casework.link_person": DOSSIER_ROLES,
+    "casework.edit_person": DOSSIER_ROLES,
     "casework.remove_person": DOSSIER_ROLES,
     "casework.new_assessment": DOSSIER_ROLES,
     "casework.event": DOSSIER_ROLES,

@@ -138,6 +138,26 @@ def add_new_person(
     return person
 
 
+def update_person(
+    dossier: Dossier,
+    person: Person,
+    *,
+    name: str,
+    function: str,
+    category: VipCategory | None,
+    country: str | None,
+    actor: User,
+) -> None:
+    """Correct a person's details (they are the same person in every dossier)."""
+    _require_open(dossier)
+    person.name, person.function = name.strip(), function.strip()
+    person.category, person.country = category, (country or "").strip() or None
+    db.session.flush()
+    audit.record(
+        "person.update", actor=actor, object_type="person", object_id=person.id, dossier=dossier
+    )
+
+
 def link_person(dossier: Dossier, person: Person, actor: User) -> None:
     _require_open(dossier)
     if person in dossier.persons:

@@ -116,6 +116,11 @@ class PersonForm(FlaskForm):
     country = StringField(_l("Country"), validators=[Optional(), Length(max=80)])
 
 
+class PersonEditForm(PersonForm):
+    version = HiddenField()
+    seen = HiddenField()
+
+
 class PersonSearchForm(FlaskForm):
     class Meta:
         csrf = False

@@ -16,7 +16,7 @@ from .audit import READ_ACTIONS
 from .casework import RuleBroken
 from .extensions import db
 from .labels import label
-from .models import AuditEvent, Dossier, Measure
+from .models import AuditEvent, Dossier, Measure, Person
 
 
 class StaleForm(RuleBroken):
@@ -33,12 +33,22 @@ def _as_int(value: object) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def check(thing: Dossier | Measure, version: object, seen: object) -> None:
+def check(
+    thing: Dossier | Measure | Person, version: object, seen: object, dossier: Dossier | None = None
+) -> None:
     """Raise StaleForm when the form was rendered with another version of the thing."""
     submitted = _as_int(version)
     if submitted is None or submitted == thing.version:
         return
-    dossier_id = thing.id if isinstance(thing, Dossier) else thing.dossier_id
+    dossier_id = (
+        thing.id
+        if isinstance(thing, Dossier)
+        else thing.dossier_id
+        if isinstance(thing, Measure)
+        else dossier.id
+        if dossier is not None
+        else None
+    )
     since = _as_int(seen) or 0
     changes = list(
         db.session.scalars(

@@ -73,6 +73,7 @@ ACTIONS = {
     "dossier.approval": _l("Minister's approval recorded"),
     "dossier.view": _l("Dossier read"),
     "person.create": _l("Person recorded"),
+    "person.update": _l("Person corrected"),
     "assessment.create": _l("Threat assessment recorded"),
     "event.create": _l("Event created"),
     "measure.create": _l("Measure added"),

@@ -29,6 +29,7 @@ EXPECTED = {
     "dossiers.transition": {OF},
     "casework.persons": {OF},
     "casework.link_person": {OF},
+    "casework.edit_person": {OF},
     "casework.remove_person": {OF},
     "casework.new_assessment": {OF},
     "casework.event": {OF},

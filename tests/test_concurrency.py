@@ -122,3 +122,38 @@ def test_two_transitions_at_once_one_wins(app):
         assert count(Transition, dossier_id=dossier_id) == 3  # start, decide, and one of the two
         moves = count(AuditEvent, dossier_id=dossier_id, action="dossier.transition")
         assert moves == 3
+
+
+def test_a_person_edit_over_a_stale_page_is_refused(app, login):
+    with app.app_context():
+        dossier = dossier_in(DossierState.ASSESSMENT)
+        reference, person_id = dossier.reference, dossier.persons[0].id
+    first, second = login("officer"), login("officer2")
+    url = f"/dossiers/{reference}/persons/{person_id}/edit"
+    page = first.get(url).text
+    fresh = second.get(url).text
+    response = second.post(
+        url,
+        data={
+            "name": "Jan Peeters-Maes",
+            "function": "Mayor",
+            "version": hidden(fresh, "version"),
+            "seen": hidden(fresh, "seen"),
+        },
+    )
+    assert response.status_code == 302
+    response = first.post(
+        url,
+        data={
+            "name": "Jan Peeters",
+            "function": "Alderman",
+            "version": hidden(page, "version"),
+            "seen": hidden(page, "seen"),
+        },
+    )
+    assert "Changed by Officer2" in response.text and "Person corrected" in response.text
+    with app.app_context():
+        from dossiers.models import Person
+
+        person = db.session.get(Person, person_id)
+        assert (person.name, person.function) == ("Jan Peeters-Maes", "Mayor")

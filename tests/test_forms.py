@@ -27,7 +27,7 @@ def refs(app):
         tp = dossier_in(DossierState.ASSESSMENT)
         vip = dossier_in(DossierState.ASSESSMENT, DossierKind.VIP_PROTECTION)
         nccn = db.session.scalars(select(Organisation.id).where(Organisation.name == "NCCN")).one()
-        return {"tp": tp.reference, "vip": vip.reference, "nccn": nccn}
+        return {"tp": tp.reference, "vip": vip.reference, "nccn": nccn, "person": tp.persons[0].id}
 
 
 VALID_MEASURE = {
@@ -70,6 +70,16 @@ OFFICER_CASES = [
         "Not a valid choice.",
     ),
     ("/dossiers/{tp}/persons", {"name": "", "function": "Mayor"}, "This field is required."),
+    (
+        "/dossiers/{tp}/persons/{person}/edit",
+        {"name": "", "function": "Mayor"},
+        "This field is required.",
+    ),
+    (
+        "/dossiers/{tp}/persons/{person}/edit",
+        {"name": "x", "function": "Mayor", "category": "king"},
+        "Not a valid choice.",
+    ),
     (
         "/dossiers/{tp}/persons",
         {"name": "x" * 300, "function": "Mayor"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from ..forms import (
     EventForm,
     LinkPersonForm,
     MeasureForm,
+    PersonEditForm,
     PersonForm,
     PersonSearchForm,
     ReasonForm,
@@ -106,6 +107,37 @@ def persons(reference: str):
         found=found,
         link_form=LinkPersonForm(),
     )
+
+
+@bp.route("/persons/<int:person_id>/edit", methods=["GET", "POST"])
+def edit_person(reference: str, person_id: int):
+    """Correct a protected person's details; refused if someone changed them meanwhile."""
+    dossier = load_dossier(reference, current_user)
+    person = next((p for p in dossier.persons if p.id == person_id), None)
+    if person is None:
+        abort(404)
+    form = PersonEditForm(obj=person)
+    if request.method == "GET":
+        form.seen.data = str(freshness.current_seen())
+    if form.validate_on_submit():
+        try:
+            freshness.check(person, form.version.data, form.seen.data, dossier)
+            casework.update_person(
+                dossier,
+                person,
+                name=form.name.data or "",
+                function=form.function.data or "",
+                category=VipCategory(form.category.data) if form.category.data else None,
+                country=form.country.data,
+                actor=current_user,
+            )
+        except RuleBroken as refusal:
+            _refused(form.name, refusal)
+        else:
+            db.session.commit()
+            flash(_("Person saved."), "success")
+            return _back(dossier)
+    return render_template("casework/person_edit.html", dossier=dossier, form=form, person=person)
 
 
 @bp.post("/persons/link")
