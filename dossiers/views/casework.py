@@ -58,6 +58,15 @@ def _person_choices(dossier: Dossier) -> list[SelectChoice]:
     return options([("", _("The whole dossier"))] + [(p.id, p.name) for p in dossier.persons])
 
 
+def _person_details(form: PersonForm) -> dict:
+    return {
+        "name": form.name.data or "",
+        "function": form.function.data or "",
+        "category": VipCategory(form.category.data) if form.category.data else None,
+        "country": form.country.data,
+    }
+
+
 @bp.route("/persons", methods=["GET", "POST"])
 def persons(reference: str):
     """Find a known person to link, or record a new one."""
@@ -85,14 +94,7 @@ def persons(reference: str):
         db.session.commit()
     if form.validate_on_submit():
         try:
-            casework.add_new_person(
-                dossier,
-                name=form.name.data or "",
-                function=form.function.data or "",
-                category=VipCategory(form.category.data) if form.category.data else None,
-                country=form.country.data,
-                actor=current_user,
-            )
+            casework.add_new_person(dossier, actor=current_user, **_person_details(form))
         except RuleBroken as refusal:
             _refused(form.name, refusal)
         else:
@@ -122,15 +124,7 @@ def edit_person(reference: str, person_id: int):
     if form.validate_on_submit():
         try:
             freshness.check(person, form.version.data, form.seen.data, dossier)
-            casework.update_person(
-                dossier,
-                person,
-                name=form.name.data or "",
-                function=form.function.data or "",
-                category=VipCategory(form.category.data) if form.category.data else None,
-                country=form.country.data,
-                actor=current_user,
-            )
+            casework.update_person(dossier, person, actor=current_user, **_person_details(form))
         except RuleBroken as refusal:
             _refused(form.name, refusal)
         else:
