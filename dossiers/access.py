@@ -18,10 +18,12 @@ from flask_login import current_user
 from sqlalchemy import Select, and_, false, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from . import audit
 from .extensions import db, login_manager
 from .models import Dossier, Measure, MeasureStatus, Organisation, Role, User
 
-PUBLIC: frozenset[Role] = frozenset()
+# Not an empty set: an endpoint whose role set ends up empty must mean nobody, not anyone.
+PUBLIC: frozenset[Role | str] = frozenset({"anyone, signed in or not"})
 ALL_ROLES = frozenset(Role)
 
 REFERENCE = re.compile(r"(TP|VIP)-\d{4}-\d{4,6}")
@@ -34,7 +36,7 @@ ADMIN_ROLES = frozenset({Role.ADMIN})
 
 
 # Who may reach each endpoint. PUBLIC: without signing in.
-POLICY: dict[str, frozenset[Role]] = {
+POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "static": PUBLIC,
     "bootstrap.static": PUBLIC,
     "main.healthz": PUBLIC,
@@ -84,7 +86,7 @@ def enforce_policy() -> Any:
     roles = POLICY.get(request.endpoint)
     if roles is None:
         abort(403)  # an endpoint nobody declared is nobody's
-    if roles is PUBLIC:
+    if roles == PUBLIC:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
@@ -95,8 +97,6 @@ def enforce_policy() -> Any:
 
 def refuse(status: int) -> NoReturn:
     """Record a signed-in user's refused attempt in the audit trail, then refuse it."""
-    from . import audit
-
     if current_user.is_authenticated:
         db.session.rollback()
         audit.record(

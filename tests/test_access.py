@@ -238,3 +238,13 @@ def test_a_partner_moved_to_another_organisation_loses_access_at_once(app, login
         user.organisation_id = org("Federal Police").id
         db.session.commit()
     assert zone.get(f"/measures/{measure_id}").status_code == 404
+
+
+def test_an_endpoint_with_no_roles_is_nobodys(app, login, monkeypatch):
+    @app.get("/nobody")
+    def nobody():
+        return "should never be served"
+
+    monkeypatch.setitem(POLICY, "nobody", frozenset())
+    assert login("officer").get("/nobody").status_code == 403
+    assert app.test_client().get("/nobody").status_code == 302  # to sign in, then refused
