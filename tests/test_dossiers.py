@@ -298,3 +298,34 @@ def test_dashboard_shows_what_needs_action(app, login):
     assert decided_ref in unacknowledged
     detail = login("officer").get(f"/dossiers/{decided_ref}").text
     assert "a new assessment is due" in detail
+
+
+def test_dashboard_runs_the_same_queries_whatever_the_data(app, login, count_queries):
+    session = login("officer")
+    with app.app_context():
+        dossier_in(DossierState.MEASURES_DECIDED)
+        new_dossier()
+    with count_queries() as few:
+        session.get("/dashboard/")
+    with app.app_context():
+        for _ in range(5):
+            dossier_in(DossierState.MEASURES_DECIDED)
+            new_dossier()
+    with count_queries() as many:
+        page = session.get("/dashboard/").text
+    assert page.count('href="/dossiers/TP-') >= 12
+    assert many() == few()
+
+
+def test_the_audit_page_runs_the_same_queries_whatever_its_length(app, login, count_queries):
+    admin = login("admin")
+    with app.app_context():
+        new_dossier()
+    with count_queries() as short:
+        admin.get("/admin/audit")
+    with app.app_context():
+        for _ in range(10):
+            dossier_in(DossierState.ASSESSMENT)
+    with count_queries() as long:
+        admin.get("/admin/audit")
+    assert long() == short()
