@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app, g, has_request_context, render_template, request
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -196,7 +196,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["num"] = format_decimal
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["day"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
-    app.jinja_env.filters["moment"] = lambda t: t.strftime("%d/%m/%Y %H:%M") if t else ""
+    # Stored in UTC; shown on the crisis centre's clock (BABEL_DEFAULT_TIMEZONE).
+    app.jinja_env.filters["moment"] = lambda t: format_datetime(t, "dd/MM/yyyy HH:mm") if t else ""
 
 
 def register_cli(app: Flask) -> None:

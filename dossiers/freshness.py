@@ -8,6 +8,7 @@ officer who opened the page before a colleague changed the dossier.
 
 from __future__ import annotations
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -77,7 +78,7 @@ def check(
             "Changed by %(name)s at %(time)s since you opened the page: %(what)s. Nothing was "
             "saved: look at it again and retry.",
             name=last.actor.full_name if last.actor else "?",
-            time=last.at.strftime("%d/%m/%Y %H:%M"),
+            time=format_datetime(last.at, "dd/MM/yyyy HH:mm"),
             what="; ".join(label(change.action) for change in changes),
         )
     )

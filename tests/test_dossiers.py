@@ -329,3 +329,17 @@ def test_the_audit_page_runs_the_same_queries_whatever_its_length(app, login, co
     with count_queries() as long:
         admin.get("/admin/audit")
     assert long() == short()
+
+
+def test_times_show_on_the_crisis_centres_clock(app, login):
+    with app.app_context():
+        dossier = with_person(new_dossier(opened_on=dt.date(2024, 7, 1)))
+        from dossiers import workflow
+
+        workflow.transition(
+            dossier, "start_assessment", officer(), at=dt.datetime(2024, 7, 1, 10, 0)
+        )
+        db.session.commit()
+        reference = dossier.reference
+    page = login("officer").get(f"/dossiers/{reference}").text
+    assert "01/07/2024 12:00" in page  # 10:00 UTC is noon in Brussels in summer
