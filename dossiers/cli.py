@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(stats_command)
     app.cli.add_command(audit_group)
     app.cli.add_command(backup_command)
+    app.cli.add_command(seed_scale_command)
 
 
 def _read_password() -> str:
@@ -184,3 +185,32 @@ def _postgres_binary(name: str) -> str:
     if not found:
         raise click.ClickException(f"{name} is not installed.")
     return found[-1]
+
+
+@click.command("seed-scale")
+@click.option(
+    "--factor", type=float, default=1.0, show_default=True, help="Times the demo's yearly volume."
+)
+@click.option("--years", type=click.IntRange(1, 30), default=10, show_default=True)
+@click.option("--last-year", type=int, default=None, help="Default: last year.")
+@with_appcontext
+def seed_scale_command(factor: float, years: int, last_year: int | None) -> None:
+    """Write a large data set for benchmarks into a database without dossiers."""
+    from datetime import date
+
+    from .scale import NotEmpty, seed_scale
+
+    if current_app.config.get("CONFIG_NAME") == "production":
+        raise click.ClickException("seed-scale refuses to run under the production configuration.")
+    if not 0 < factor <= 1000:
+        raise click.ClickException("--factor must be above 0 and at most 1000.")
+    last_year = last_year or date.today().year - 1
+    with click.progressbar(length=years, label="Years written") as bar:
+        try:
+            made = seed_scale(factor, years, last_year, bar.update)
+        except NotEmpty:
+            db.session.rollback()
+            raise click.ClickException(
+                "The database already has dossiers; use an empty one."
+            ) from None
+    click.echo(f"Wrote {made['dossiers']} threatened-person dossiers and {made['events']} events.")

@@ -169,3 +169,25 @@ def test_seed_demo_refuses_production(monkeypatch, tmp_path):
     app = create_app({"CONFIG_NAME": "production"})
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0 and "production" in result.output
+
+
+def test_seed_scale_writes_a_verifiable_data_set_and_refuses_twice(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["seed-scale", "--factor", "0.5", "--years", "2", "--last-year", "2024"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Wrote 80 threatened-person dossiers and 40 events." in result.output
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    with app.app_context():
+        figures = statistics.headline(2024)
+        assert figures["threatened_persons"]["dossiers_with_measures"] == 40
+    again = runner.invoke(args=["seed-scale", "--factor", "0.5", "--years", "1"])
+    assert again.exit_code != 0 and "already has dossiers" in again.output
+
+
+def test_seed_scale_refuses_production(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
+    result = create_app({"CONFIG_NAME": "production"}).test_cli_runner().invoke(args=["seed-scale"])
+    assert result.exit_code != 0 and "production" in result.output

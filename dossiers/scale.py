@@ -1,0 +1,411 @@
+"""A large, realistic data set for measuring: F times the demo's yearly volume over N
+years, written with bulk inserts (one statement per table and year).
+
+Persons are shared between dossiers over the years, VIPs attend many events, measures,
+assessments, transitions and audit events come with every dossier, and the audit chain
+is as valid as one written by the app (`flask audit verify` passes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, insert, select, update
+
+from .audit import GENESIS
+from .extensions import db
+from .models import (
+    AuditEvent,
+    AuditHead,
+    Dossier,
+    DossierKind,
+    DossierPerson,
+    DossierState,
+    Event,
+    EventKind,
+    Measure,
+    MeasureStatus,
+    MeasureType,
+    Organisation,
+    Person,
+    ReferenceCounter,
+    Role,
+    ThreatAssessment,
+    Transition,
+    User,
+    VipCategory,
+)
+
+TP_PER_YEAR = 80  # the demo's threatened-person dossiers a year, with and without measures
+EVENTS_PER_YEAR = 40
+DELEGATES_PER_EVENT = 40
+KINDS = (
+    [EventKind.EU_MINISTERIAL_COUNCIL] * 6
+    + [EventKind.NATO_MINISTERIAL] * 2
+    + [EventKind.EUROPEAN_SUMMIT]
+)
+
+
+class NotEmpty(Exception):
+    pass
+
+
+class _Chain:
+    """Appends audit events in bulk with the same HMAC links as audit.record."""
+
+    def __init__(self) -> None:
+        head = db.session.get(AuditHead, 1)
+        self.sequence = head.last_sequence if head else 0
+        self.previous = head.last_hash if head else GENESIS
+        self.key = current_app.config["AUDIT_KEY"].encode()
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        action: str,
+        at: dt.datetime,
+        actor: int,
+        dossier: int | None,
+        object_type: str,
+        object_id: int | None,
+        **detail: Any,
+    ) -> None:
+        self.sequence += 1
+        row = {
+            "sequence": self.sequence,
+            "at": at,
+            "actor_id": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "dossier_id": dossier,
+            "remote_addr": None,
+            "outcome": "ok",
+            "detail": json.dumps(detail, sort_keys=True),
+            "prev_hash": self.previous,
+        }
+        content = json.dumps(
+            [
+                row["sequence"],
+                at.isoformat(timespec="microseconds"),
+                actor,
+                action,
+                object_type,
+                object_id,
+                dossier,
+                None,
+                "ok",
+                row["detail"],
+                self.previous,
+            ],
+            separators=(",", ":"),
+        )
+        row["hash"] = self.previous = hmac.new(
+            self.key, content.encode(), hashlib.sha256
+        ).hexdigest()
+        self.rows.append(row)
+
+    def flush(self) -> None:
+        if self.rows:
+            db.session.execute(insert(AuditEvent), self.rows)
+            self.rows = []
+        values = {"last_sequence": self.sequence, "last_hash": self.previous}
+        moved = db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(**values))
+        if moved.rowcount == 0:  # type: ignore[attr-defined]
+            db.session.add(AuditHead(id=1, **values))
+
+
+def _ids(model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in one statement and return their ids, in order."""
+    if not rows:
+        return []
+    result = db.session.execute(
+        insert(model).returning(model.id, sort_by_parameter_order=True), rows
+    )
+    return [row[0] for row in result]
+
+
+def seed_scale(
+    factor: float, years: int, last_year: int, progress: Callable[[int], None] = lambda n: None
+) -> dict[str, int]:
+    """Write the data set year by year; return how many dossiers and events it made."""
+    if db.session.scalar(select(func.count()).select_from(Dossier)):
+        raise NotEmpty
+    _reference_data()
+    officer = db.session.scalar(select(User.id).where(User.role == Role.OFFICER).limit(1))
+    partners = list(
+        db.session.scalars(select(Organisation.id).where(Organisation.kind != "crisis_centre"))
+    )
+    types = {t.code: t.id for t in db.session.scalars(select(MeasureType))}
+    rng = random.Random(20240101)  # nosec B311
+    chain = _Chain()
+    vips = _ids(
+        Person,
+        [
+            {
+                "name": f"VIP {n}",
+                "function": "Delegate",
+                "category": rng.choice(list(VipCategory)),
+                "country": f"Country {n % 60}",
+                "version": 1,
+                "created_at": dt.datetime(last_year, 1, 1),
+            }
+            for n in range(max(200, int(600 * factor**0.5)))
+        ],
+    )
+    known: list[int] = []
+    made = {"dossiers": 0, "events": 0}
+    for year in range(last_year - years + 1, last_year + 1):
+        made["dossiers"] += _threatened(
+            year, int(TP_PER_YEAR * factor), rng, officer, partners, types, known, chain
+        )
+        made["events"] += _vip(
+            year, int(EVENTS_PER_YEAR * factor), rng, officer, types, vips, chain
+        )
+        chain.flush()
+        db.session.commit()
+        progress(1)
+    return made
+
+
+def _reference_data() -> None:
+    """The demo's organisations and measure types, and an officer to sign the records."""
+    from .demo import MEASURE_TYPES, ORGANISATIONS
+
+    if not db.session.scalar(select(func.count()).select_from(Organisation)):
+        db.session.add_all(Organisation(name=name, kind=kind) for name, kind in ORGANISATIONS)
+    present = set(db.session.scalars(select(MeasureType.code)))
+    db.session.add_all(
+        MeasureType(code=code, label=label) for code, label in MEASURE_TYPES if code not in present
+    )
+    if not db.session.scalar(select(User.id).where(User.role == Role.OFFICER)):
+        import secrets
+
+        from .auth import hash_password
+
+        db.session.add(
+            User(
+                email="scale.officer@bench.example",
+                full_name="Scale Officer",
+                role=Role.OFFICER,
+                password_hash=hash_password(secrets.token_urlsafe(24)),
+            )
+        )
+    db.session.flush()
+
+
+def _counter(kind: DossierKind, year: int, last: int) -> None:
+    db.session.merge(ReferenceCounter(kind=kind, year=year, last_sequence=last))
+
+
+def _threatened(year, count, rng, officer, partners, types, known, chain) -> int:
+    days = sorted(rng.randrange(365) for _ in range(count))
+    rows = []
+    for n, day in enumerate(days, start=1):
+        opened = dt.date(year, 1, 1) + dt.timedelta(days=day)
+        closed = min(opened + dt.timedelta(days=rng.randrange(60, 400)), dt.date.today())
+        rows.append(
+            {
+                "reference": f"TP-{year}-{n:04d}",
+                "kind": DossierKind.THREATENED_PERSON,
+                "year": year,
+                "sequence": n,
+                "title": "Threatened in their function",
+                "opened_on": opened,
+                "state": DossierState.CLOSED,
+                "ground": rng.choice(["function", "profession", "social_role"]),
+                "lead_officer_id": officer,
+                "closed_on": closed,
+                "closure_reason": "Threat over",
+                "version": 1,
+                "created_at": dt.datetime.combine(opened, dt.time(9)),
+            }
+        )
+    ids = _ids(Dossier, rows)
+    _counter(DossierKind.THREATENED_PERSON, year, count)
+    persons = _ids(
+        Person,
+        [
+            {
+                "name": f"Person {year}-{n}",
+                "function": "Mayor",
+                "version": 1,
+                "created_at": dt.datetime(year, 1, 1),
+            }
+            for n in range(int(count * 1.3))
+        ],
+    )
+    links, measures, assessments, transitions = [], [], [], []
+    for index, (dossier_id, row) in enumerate(zip(ids, rows, strict=True)):
+        members = {persons[index]}
+        if rng.random() < 0.3 and index + count < len(persons):
+            members.add(persons[index + count])
+        if known and rng.random() < 0.1:
+            members.add(rng.choice(known))  # threatened again, years later: the same person
+        links += [
+            {"dossier_id": dossier_id, "person_id": p, "added_at": row["created_at"]}
+            for p in members
+        ]
+        at = row["created_at"]
+        decided = at + dt.timedelta(days=5)
+        measures.append(
+            {
+                "dossier_id": dossier_id,
+                "measure_type_id": types["contact_point"],
+                "description": "Contact person",
+                "organisation_id": rng.choice(partners),
+                "start_date": decided.date(),
+                "end_date": row["closed_on"],
+                "status": MeasureStatus.LIFTED,
+                "execution_note": "",
+                "decided_at": decided,
+                "created_at": at,
+                "updated_at": at,
+                "version": 1,
+            }
+        )
+        assessments.append(
+            {
+                "dossier_id": dossier_id,
+                "source": "ocam",
+                "level": rng.choice([1, 2, 2, 3, 4]),
+                "assessed_on": at.date(),
+                "review_on": at.date() + dt.timedelta(days=180),
+                "summary": "Assessment",
+                "created_at": at,
+                "created_by_id": officer,
+            }
+        )
+        for name, source, target, when in (
+            ("start_assessment", "intake", "assessment", at + dt.timedelta(days=1)),
+            ("decide_measures", "assessment", "measures_decided", decided),
+            (
+                "close",
+                "measures_decided",
+                "closed",
+                dt.datetime.combine(row["closed_on"], dt.time(9)),
+            ),
+        ):
+            transitions.append(
+                {
+                    "dossier_id": dossier_id,
+                    "name": name,
+                    "from_state": source,
+                    "to_state": target,
+                    "actor_id": officer,
+                    "at": when,
+                    "reason": "",
+                }
+            )
+        chain.add(
+            "dossier.create",
+            at,
+            officer,
+            dossier_id,
+            "dossier",
+            dossier_id,
+            kind="threatened_person",
+        )
+        chain.add(
+            "dossier.transition",
+            decided,
+            officer,
+            dossier_id,
+            "dossier",
+            dossier_id,
+            transition="decide_measures",
+        )
+    known.extend(persons[: len(persons) // 10])
+    for model, batch in (
+        (DossierPerson, links),
+        (Measure, measures),
+        (ThreatAssessment, assessments),
+        (Transition, transitions),
+    ):
+        db.session.execute(insert(model), batch)
+    return count
+
+
+def _vip(year, count, rng, officer, types, vips, chain) -> int:
+    events = []
+    for n in range(count):
+        start = dt.date(year, 1, 5) + dt.timedelta(days=rng.randrange(350))
+        events.append(
+            {
+                "name": f"Meeting {year}-{n}",
+                "kind": rng.choice(KINDS),
+                "start_date": start,
+                "end_date": start + dt.timedelta(days=1),
+                "place": "Brussels",
+            }
+        )
+    event_ids = _ids(Event, events)
+    base = 1000  # VIP references of a year start here, clear of the app's own numbering
+    rows = [
+        {
+            "reference": f"VIP-{year}-{base + n:04d}",
+            "kind": DossierKind.VIP_PROTECTION,
+            "year": year,
+            "sequence": base + n,
+            "title": e["name"],
+            "opened_on": e["start_date"] - dt.timedelta(days=20),
+            "state": DossierState.CLOSED,
+            "ground": None,
+            "lead_officer_id": officer,
+            "event_id": event_id,
+            "approval_date": e["start_date"] - dt.timedelta(days=5),
+            "approval_reference": "BiZa",
+            "closed_on": e["end_date"],
+            "closure_reason": "Event over",
+            "version": 1,
+            "created_at": dt.datetime.combine(e["start_date"], dt.time(8)),
+        }
+        for n, (event_id, e) in enumerate(zip(event_ids, events, strict=True), start=1)
+    ]
+    ids = _ids(Dossier, rows)
+    _counter(DossierKind.VIP_PROTECTION, year, base + count)
+    links, measures = [], []
+    for dossier_id, row in zip(ids, rows, strict=True):
+        for person in rng.sample(vips, min(DELEGATES_PER_EVENT, len(vips))):
+            links.append(
+                {"dossier_id": dossier_id, "person_id": person, "added_at": row["created_at"]}
+            )
+        measures.append(
+            {
+                "dossier_id": dossier_id,
+                "measure_type_id": types["perimeter"],
+                "description": "Perimeter",
+                "organisation_id": None,
+                "person_id": None,
+                "start_date": row["closed_on"],
+                "end_date": row["closed_on"],
+                "status": MeasureStatus.LIFTED,
+                "execution_note": "",
+                "decided_at": row["created_at"],
+                "created_at": row["created_at"],
+                "updated_at": row["created_at"],
+                "version": 1,
+            }
+        )
+        chain.add(
+            "dossier.create",
+            row["created_at"],
+            officer,
+            dossier_id,
+            "dossier",
+            dossier_id,
+            kind="vip_protection",
+        )
+    dap = db.session.scalar(select(Organisation.id).where(Organisation.kind == "federal_police"))
+    for measure in measures:
+        measure["organisation_id"] = dap
+    db.session.execute(insert(DossierPerson), links)
+    db.session.execute(insert(Measure), measures)
+    return count
