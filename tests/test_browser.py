@@ -4,6 +4,7 @@ the partner sees and acknowledges it. Screenshots go to test-artifacts/browser/.
 import datetime as dt
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def base_url(app):
+@contextmanager
+def serving(app):
+    """Serve the app from a thread on a free loopback port; yield its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,15 +43,16 @@ def base_url(app):
     server.server_close()
 
 
+@pytest.fixture
+def base_url(app):
+    with serving(app) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def demo_url(demo_app):
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    with serving(demo_app) as url:
+        yield url
 
 
 @pytest.fixture
