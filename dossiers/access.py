@@ -67,6 +67,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "statistics.figure": STATISTICS_ROLES,
     "statistics.chart": STATISTICS_ROLES,
     "statistics.export": STATISTICS_ROLES,
+    "statistics.figure_export": STATISTICS_ROLES,
     "admin.users": ADMIN_ROLES,
     "admin.new_user": ADMIN_ROLES,
     "admin.edit_user": ADMIN_ROLES,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
+from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from .report import Report
+from .extensions import db
+from .report import Report, Row
 
 HEADER = [
     "section",
@@ -99,6 +102,66 @@ def xlsx_bytes(report: Report) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+DRILL_HEADERS = {
+    "dossier": ["title", ""],
+    "person": ["person", "function"],
+    "event": ["event", "place"],
+    "attendance": ["person", "event"],
+    "measure": ["measure", "partner"],
+}
+
+
+def drill_lines(rows: Iterable[Row], unit: str, with_names: bool) -> Iterator[list[Any]]:
+    """The rows behind a figure as lines, a header first; names only if allowed."""
+    if not with_names:
+        yield ["reference", "date"]
+        for row in rows:
+            yield [row.reference, row.on.isoformat()]
+        return
+    yield ["reference", "date", *DRILL_HEADERS[unit]]
+    for row in rows:
+        yield [row.reference, row.on.isoformat(), row.name or "", row.detail or ""]
+
+
+def in_own_context(chunks: Iterator[str]) -> Iterator[str]:
+    """Run a streamed body in an application context (and database session) of its own,
+    opened when the server starts sending it and closed when it ends: the request's own
+    context is gone by then."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> Iterator[str]:
+        with app.app_context():
+            try:
+                yield from chunks
+            finally:
+                db.session.remove()
+
+    return run()
+
+
+def xlsx_file(lines: Iterable[list[Any]], title: str) -> IO[bytes]:
+    """A one-sheet workbook of the lines, written row by row to a temporary file (openpyxl's
+    write-only mode keeps no rows in memory); the file disappears when closed."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title="Rows")
+    sheet.append([title])
+    for line in lines:
+        sheet.append(line)
+    out = tempfile.TemporaryFile(suffix=".xlsx")
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+def file_chunks(file: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:
+    """Send a file a piece at a time and close it at the end, or when the client leaves."""
+    try:
+        while chunk := file.read(size):
+            yield chunk
+    finally:
+        file.close()
 
 
 def pdf_bytes(html: str, base_url: str) -> bytes:

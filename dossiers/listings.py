@@ -9,10 +9,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import CompoundSelect, Select, func, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
+from . import names
 from .extensions import db
+from .keyset import Key
 from .models import (
     Dossier,
     DossierKind,
@@ -20,7 +22,6 @@ from .models import (
     DossierState,
     Measure,
     MeasureStatus,
-    Person,
     ThreatAssessment,
 )
 
@@ -68,24 +69,33 @@ def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
         query = query.where(Dossier.state == criteria.state)
     if criteria.year:
         query = query.where(Dossier.year == criteria.year)
-    if criteria.q:
-        text = criteria.q.strip()
-        by_person = (
-            select(DossierPerson.dossier_id)
-            .join(Person, Person.id == DossierPerson.person_id)
-            .where(Person.name.ilike(f"%{escape_like(text)}%", escape="\\"))
-        )
-        query = query.where(
-            or_(
-                Dossier.reference.ilike(f"{escape_like(text)}%", escape="\\"),
-                Dossier.id.in_(by_person),
+    text = criteria.q.strip()
+    if text:
+        # One set of ids from two indexes (reference, name), so that the dossier table is
+        # read by id rather than scanned with an OR.
+        by_reference = select(Dossier.id).where(*reference_prefix(text))
+        matches: Select | CompoundSelect = by_reference
+        if names.searchable(text):
+            matches = union(
+                by_reference,
+                select(DossierPerson.dossier_id).where(
+                    DossierPerson.person_id.in_(names.person_ids_named(text))
+                ),
             )
-        )
-    return query.order_by(Dossier.opened_on.desc(), Dossier.id.desc())
+        query = query.where(Dossier.id.in_(matches))
+    return query
 
 
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def reference_prefix(text: str) -> tuple:
+    """References starting with the text, as a range an index can read (upper case,
+    compared byte by byte: the column has the C collation on PostgreSQL)."""
+    prefix = text.upper()
+    following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Dossier.reference >= prefix, Dossier.reference < following
+
+
+# Newest first; the id makes the order total for keyset pagination.
+DOSSIER_ORDER = (Key(Dossier.opened_on, descending=True), Key(Dossier.id, descending=True))
 
 
 def needing_action(limit: int = 50) -> list[Dossier]:

@@ -245,6 +245,9 @@ class Dossier(Model):
         UniqueConstraint("kind", "year", "sequence"),
         Index("ix_dossier_state_opened_on", "state", "opened_on"),
         Index("ix_dossier_kind_opened_on", "kind", "opened_on"),
+        # The list's order, newest first: a page is an index range however deep it is.
+        Index("ix_dossier_opened_on_id", "opened_on", "id"),
+        Index("ix_dossier_year_opened_on", "year", "opened_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,7 +255,10 @@ class Dossier(Model):
     # fails instead of overwriting (SQLAlchemy's optimistic version counter).
     version: Mapped[int] = mapped_column(Integer)
     __mapper_args__ = {"version_id_col": version}
-    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    # Byte order on PostgreSQL too, so that a prefix search is an index range.
+    reference: Mapped[str] = mapped_column(
+        String(20).with_variant(String(20, collation="C"), "postgresql"), unique=True
+    )
     kind: Mapped[DossierKind] = mapped_column(enum_type(DossierKind))
     year: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(Integer)
@@ -323,7 +329,8 @@ class MeasureType(Model):
 class Measure(Model):
     __tablename__ = "measure"
     __table_args__ = (
-        Index("ix_measure_organisation_status", "organisation_id", "status"),
+        # A partner's list: its measures of one status, newest first, read in order.
+        Index("ix_measure_partner_list", "organisation_id", "status", "start_date", "id"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
     )
 
@@ -441,3 +448,36 @@ for _dialect, _statements in (
         sa_event.listen(
             AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
         )
+
+
+# Search by any part of a name (dossiers/names.py): an FTS5 trigram table kept in step by
+# triggers on SQLite, a pg_trgm GIN index on PostgreSQL.
+NAME_INDEX_SQLITE = [
+    """CREATE VIRTUAL TABLE person_fts USING fts5(
+        name, content='person', content_rowid='id', tokenize='trigram')""",
+    """CREATE TRIGGER person_fts_insert AFTER INSERT ON person BEGIN
+        INSERT INTO person_fts(rowid, name) VALUES (new.id, new.name); END""",
+    """CREATE TRIGGER person_fts_delete AFTER DELETE ON person BEGIN
+        INSERT INTO person_fts(person_fts, rowid, name) VALUES ('delete', old.id, old.name);
+        END""",
+    """CREATE TRIGGER person_fts_update AFTER UPDATE OF name ON person BEGIN
+        INSERT INTO person_fts(person_fts, rowid, name) VALUES ('delete', old.id, old.name);
+        INSERT INTO person_fts(rowid, name) VALUES (new.id, new.name); END""",
+    "INSERT INTO person_fts(person_fts) VALUES ('rebuild')",
+]
+NAME_INDEX_SQLITE_DROP = ["DROP TABLE IF EXISTS person_fts"]
+NAME_INDEX_POSTGRESQL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX ix_person_name_trgm ON person USING gin (name gin_trgm_ops)",
+]
+# Kept outside the models' metadata: schema comparisons leave them alone.
+NAME_INDEX_OBJECTS = {"person_fts", "ix_person_name_trgm"}
+
+for _statement in NAME_INDEX_SQLITE[:-1]:  # a new table has nothing to rebuild
+    sa_event.listen(Person.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in NAME_INDEX_SQLITE_DROP:
+    sa_event.listen(Person.__table__, "before_drop", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in NAME_INDEX_POSTGRESQL:
+    sa_event.listen(
+        Person.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )

@@ -5,15 +5,17 @@ the rows behind every figure."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import statistics
+from . import keyset, statistics
 from .extensions import db
+from .keyset import Key, Window
 from .labels import LABELS, LEVELS
 from .models import (
     Dossier,
@@ -140,12 +142,38 @@ class Row:
     detail: str | None = None
 
 
-def rows(population, unit: str, with_names: bool) -> list[Row]:
-    """The rows behind a figure, ordered by date; names in one more query, if allowed."""
+def rows(
+    population, unit: str, with_names: bool, *, after: str | None = None, before: str | None = None
+) -> Window:
+    """One page of the rows behind a figure, ordered by date; its total is the figure
+    itself, counted in full. Names in one more query, if allowed."""
     table = population.subquery()
-    found = (
-        db.session.execute(select(table).order_by(table.c.on, table.c.reference)).mappings().all()
+    page = keyset.window(
+        select(table), _row_order(table), after=after, before=before, size=100, count_cap=None
     )
+    found = [row._mapping for row in page.items]
+    return replace(page, items=_with_names(unit, with_names, found))
+
+
+def stream(population, unit: str, with_names: bool, batch: int = 1000) -> Iterator[Row]:
+    """Every row behind a figure, a batch at a time: memory stays flat however many."""
+    table = population.subquery()
+    ordered = select(table).order_by(*(k.expression for k in _row_order(table)))
+    result = db.session.execute(ordered.execution_options(yield_per=batch))
+    try:
+        for chunk in result.mappings().partitions():
+            yield from _with_names(unit, with_names, chunk)
+    finally:
+        result.close()
+
+
+def _row_order(table) -> list[Key]:
+    """By date and reference, then the row's own ids, so that the order is total."""
+    ids = [c for c in table.c if c.key.endswith("_id")]
+    return [Key(table.c.on), Key(table.c.reference), *(Key(c) for c in ids)]
+
+
+def _with_names(unit: str, with_names: bool, found) -> list[Row]:
     if not with_names:
         return [Row(r["reference"], r["on"]) for r in found]
     names = _names(unit, found)

@@ -43,6 +43,7 @@ EXPECTED = {
     "statistics.figure": {OF, A},
     "statistics.chart": {OF, A},
     "statistics.export": {OF, A},
+    "statistics.figure_export": {OF, A},
     "admin.users": {AD},
     "admin.new_user": {AD},
     "admin.edit_user": {AD},
@@ -97,7 +98,7 @@ def requests_for(app, values):
         if rule.endpoint in STATIC_ENDPOINTS:
             continue
         url = rule.build({k: values[k] for k in rule.arguments})[1]
-        if rule.endpoint == "statistics.figure":
+        if rule.endpoint in ("statistics.figure", "statistics.figure_export"):
             url += f"?group={values['month']}"
         method = "GET" if "GET" in rule.methods else "POST"
         yield rule.endpoint, method, url

@@ -97,7 +97,7 @@ def all_requests(app, values):
             continue
         args = {k: values[k] for k in rule.arguments}
         url = rule.build(args)[1]
-        if rule.endpoint == "statistics.figure":
+        if rule.endpoint in ("statistics.figure", "statistics.figure_export"):
             url += "?group=4"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, method, url

@@ -1,6 +1,8 @@
 """The yearly report on the demo data: the published figures on the page, every figure
 opens a list as long as itself, and the exports open."""
 
+import csv
+import datetime as dt
 import io
 import re
 import shutil
@@ -54,6 +56,19 @@ def drill_rows(html):
     return body.count("<tr>")
 
 
+def all_drill_rows(session, url) -> list[str]:
+    """Every row of a drill-down, following its pages to the end."""
+    found = []
+    while url:
+        page = session.get(url)
+        assert page.status_code == 200, url
+        body = page.text[page.text.index("<tbody>") : page.text.index("</tbody>")]
+        found += re.findall(r"<tr>(.*?)</tr>", body, re.S)
+        following = re.search(r'rel="next" href="([^"]+)"', page.text)
+        url = following.group(1).replace("&amp;", "&") if following else ""
+    return found
+
+
 @pytest.mark.parametrize("year", sorted(PUBLISHED))
 def test_the_page_shows_the_published_figures(demo_app, year):
     page = demo_sign_in(demo_app, "analyst").get(f"/statistics/{year}").text
@@ -72,9 +87,20 @@ def test_every_figure_opens_a_list_as_long_as_itself(demo_app, who):
     links = [(u, v) for u, v in figure_links(page) if "/2023/" in u]
     assert len(links) >= 8 + 2 + 30  # tiles, open-on, breakdown groups
     for url, value in links:
-        response = session.get(url)
-        assert response.status_code == 200, url
-        assert drill_rows(response.text) == value, url
+        rows = all_drill_rows(session, url)
+        assert len(rows) == value, url
+        # The pages, put together, are the whole list in order: no row skipped or twice.
+        paged = [
+            (re.search(r"[A-Z]+-\d{4}-\d{4}", r).group(), re.search(r"\d\d/\d\d/\d{4}", r).group())
+            for r in rows
+        ]
+        path, _, query = url.partition("?")
+        export = session.get(f"{path}/rows.csv" + (f"?{query}" if query else "")).text
+        whole = [
+            (line[0], dt.date.fromisoformat(line[1]).strftime("%d/%m/%Y"))
+            for line in list(csv.reader(io.StringIO(export)))[1:]
+        ]
+        assert paged == whole, url
 
 
 def test_the_analyst_lists_show_no_names(demo_app):
@@ -160,3 +186,24 @@ def test_partners_and_admins_do_not_see_the_report(demo_app, who):
         "/statistics/2023/figures/tp_dossiers",
     ):
         assert session.get(url).status_code == 403
+
+
+def test_the_rows_behind_a_figure_download_whole(demo_app):
+    officer = demo_sign_in(demo_app, "officer")
+    lines = list(
+        csv.reader(io.StringIO(officer.get("/statistics/2023/figures/tp_persons/rows.csv").text))
+    )
+    assert lines[0] == ["reference", "date", "person", "function"]
+    assert len(lines) - 1 == 124
+    assert all(line[2] for line in lines[1:])  # officers may read the names
+    analyst = demo_sign_in(demo_app, "analyst")
+    response = analyst.get("/statistics/2023/figures/protected_attendances/rows.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data), read_only=True)["Rows"]
+    table = list(sheet.iter_rows(values_only=True))
+    assert table[1] == ("reference", "date")
+    assert len(table) - 2 > 1500  # every attendance, not a page of them
+    assert {len(row) for row in table[1:]} == {2}
+    by_level = analyst.get("/statistics/2023/figures/tp_by_level/rows.csv?group=4").text
+    page = analyst.get("/statistics/2023/figures/tp_by_level?group=4").text
+    assert len(by_level.strip().splitlines()) - 1 == drill_rows(page)

@@ -17,12 +17,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import accounts, audit, exports
+from .. import accounts, audit, exports, keyset
 from ..accounts import AccountRefused
 from ..extensions import db
 from ..forms import AuditFilterForm, OrganisationForm, ReasonForm, UserForm
 from ..labels import ACTIONS, options
-from ..models import Organisation, OrganisationKind, Role, User
+from ..models import AuditEvent, Organisation, OrganisationKind, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -176,9 +176,14 @@ def _audit_criteria() -> tuple[AuditFilterForm, audit.Criteria]:
 def audit_log():
     """Search the audit trail by user, dossier, action, outcome and date."""
     form, criteria = _audit_criteria()
-    page = db.paginate(audit.search(criteria), per_page=50, max_per_page=200, count=True)
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("admin/audit.html", form=form, page=page, args=args)
+    page = keyset.window(
+        audit.search(criteria),
+        (keyset.Key(AuditEvent.sequence, descending=True),),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+        size=50,
+    )
+    return render_template("admin/audit.html", form=form, page=page, args=keyset.filters())
 
 
 @bp.get("/audit.csv")

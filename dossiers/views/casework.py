@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, casework, freshness
+from .. import audit, casework, freshness, names
 from ..access import load_dossier
 from ..casework import RuleBroken
 from ..extensions import db
@@ -27,7 +27,6 @@ from ..forms import (
     ReasonForm,
 )
 from ..labels import options
-from ..listings import escape_like
 from ..models import (
     AssessmentSource,
     Dossier,
@@ -74,11 +73,11 @@ def persons(reference: str):
     search = PersonSearchForm(request.args)
     form = PersonForm()
     found: list[Person] = []
-    if search.validate() and search.q.data and len(search.q.data.strip()) >= 2:
+    if search.validate() and search.q.data and names.searchable(search.q.data):
         found = list(
             db.session.scalars(
                 select(Person)
-                .where(Person.name.ilike(f"%{escape_like(search.q.data.strip())}%", escape="\\"))
+                .where(Person.id.in_(names.person_ids_named(search.q.data)))
                 .order_by(Person.name)
                 .limit(20)
             )

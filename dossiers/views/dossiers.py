@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, freshness, workflow
+from .. import audit, freshness, keyset, workflow
 from ..access import load_dossier, who_can_see
 from ..casework import RuleBroken, create_dossier
 from ..extensions import db
 from ..forms import DossierFilterForm, DossierForm, ReasonForm
-from ..listings import DossierFilter, current_levels, dossier_list
+from ..listings import DOSSIER_ORDER, DossierFilter, current_levels, dossier_list
 from ..models import DossierKind, DossierState, ThreatGround, Transition, today
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
@@ -28,10 +28,16 @@ def index():
             state=DossierState(form.state.data) if form.state.data else None,
             year=form.year.data,
         )
-    page = db.paginate(dossier_list(criteria), per_page=25, max_per_page=100)
+    page = keyset.window(
+        dossier_list(criteria),
+        DOSSIER_ORDER,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
     levels = current_levels(d.id for d in page.items)
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("dossiers/index.html", form=form, page=page, levels=levels, args=args)
+    return render_template(
+        "dossiers/index.html", form=form, page=page, levels=levels, args=keyset.filters()
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

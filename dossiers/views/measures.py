@@ -4,14 +4,14 @@ execution reports."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import case
 
-from .. import audit, freshness
+from .. import audit, freshness, keyset
 from ..access import can_update_measure, load_partner_measure
 from ..access import partner_measures as scoped_measures
 from ..casework import PARTNER_STEPS, RuleBroken, report_on_measure
 from ..extensions import db
 from ..forms import MeasureReportForm
+from ..keyset import Key
 from ..labels import LABELS, options
 from ..listings import current_levels
 from ..models import Measure, MeasureStatus, today
@@ -21,14 +21,28 @@ bp = Blueprint("measures", __name__, url_prefix="/measures")
 
 @bp.get("/")
 def index():
-    """List the organisation's measures, those in force first."""
-    lifted_last = case((Measure.status == MeasureStatus.LIFTED, 1), else_=0)
-    query = scoped_measures(current_user).order_by(
-        lifted_last, Measure.start_date.desc(), Measure.id.desc()
+    """List the organisation's current measures, or with ?show=lifted its lifted ones."""
+    lifted = request.args.get("show") == "lifted"
+    query = scoped_measures(current_user).where(
+        Measure.status == MeasureStatus.LIFTED if lifted else Measure.status.in_(CURRENT_STATUSES)
     )
-    page = db.paginate(query, per_page=25, max_per_page=100)
+    page = keyset.window(
+        query, NEWEST_FIRST, after=request.args.get("after"), before=request.args.get("before")
+    )
     levels = current_levels(m.dossier_id for m in page.items)
-    return render_template("measures/index.html", page=page, levels=levels, today=today())
+    return render_template(
+        "measures/index.html",
+        page=page,
+        levels=levels,
+        today=today(),
+        lifted=lifted,
+        args=keyset.filters(),
+    )
+
+
+# Spelled out, not "!= lifted", so that the list is index ranges on (organisation, status).
+CURRENT_STATUSES = [s for s in MeasureStatus if s != MeasureStatus.LIFTED]
+NEWEST_FIRST = (Key(Measure.start_date, descending=True), Key(Measure.id, descending=True))
 
 
 @bp.route("/<int:measure_id>", methods=["GET", "POST"])

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
-from .. import audit, exports, report, statistics
+from .. import audit, exports, keyset, report, statistics
 from ..access import can_read_names
 from ..charts import breakdown_svg
 from ..extensions import db
@@ -48,7 +55,54 @@ def year(year: int):
 
 @bp.get("/<int:year>/figures/<key>")
 def figure(year: int, key: str):
-    """List the rows behind a figure: as many as the figure says."""
+    """List the rows behind a figure, a page at a time: as many as the figure says."""
+    key, group, population, names, day = _drill(year, key)
+    page = report.rows(
+        population,
+        report.unit_of(key),
+        names,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
+    _audit_drill(key, year, group, names, page.total, "page")
+    return render_template(
+        "statistics/figure.html",
+        year=year,
+        key=key,
+        title=report.title_of(key),
+        group_label=report.group_label(key, group),
+        day=day if key.startswith("open_") else None,
+        page=page,
+        names=names,
+        unit=report.unit_of(key),
+        args=keyset.filters(),
+    )
+
+
+@bp.get("/<int:year>/figures/<key>/rows.<fmt>")
+def figure_export(year: int, key: str, fmt: str):
+    """Download every row behind a figure as CSV or XLSX, streamed from the database."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    key, group, population, names, _ = _drill(year, key)
+    _audit_drill(key, year, group, names, None, fmt)
+    unit = report.unit_of(key)
+    lines = exports.drill_lines(report.stream(population, unit, names), unit, names)
+    name = f"{key}-{year}" + (f"-{group}" if group is not None else "")
+    if fmt == "csv":
+        return Response(
+            exports.in_own_context(exports.csv_stream(lines)),
+            mimetype="text/csv",
+            headers=_attachment(f"{name}.csv"),
+        )
+    return Response(
+        exports.file_chunks(exports.xlsx_file(lines, title=str(report.title_of(key)))),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=_attachment(f"{name}.xlsx"),
+    )
+
+
+def _drill(year: int, key: str):
     if key not in FIGURE_KEYS:
         abort(404)
     _known_year(year)
@@ -56,9 +110,11 @@ def figure(year: int, key: str):
     if key in statistics.BREAKDOWNS and group is None:
         abort(404)
     _, day = _open_day(year)
-    names = can_read_names(current_user)
     population = statistics.population(key, year, group, day)
-    rows = report.rows(population, report.unit_of(key), names)
+    return key, group, population, can_read_names(current_user), day
+
+
+def _audit_drill(key, year, group, names, rows, form) -> None:
     audit.record(
         "statistics.drill",
         actor=current_user,
@@ -68,20 +124,10 @@ def figure(year: int, key: str):
         year=year,
         group=group,
         names=names,
-        rows=len(rows),
+        rows=rows,
+        form=form,
     )
     db.session.commit()
-    return render_template(
-        "statistics/figure.html",
-        year=year,
-        key=key,
-        title=report.title_of(key),
-        group_label=report.group_label(key, group),
-        day=day if key.startswith("open_") else None,
-        rows=rows,
-        names=names,
-        unit=report.unit_of(key),
-    )
 
 
 def _drill_link(year: int, key: str):
