@@ -4,7 +4,7 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app dossiers
 PIP    := $(VENV)/bin/pip -q --disable-pip-version-check
 
-.PHONY: run test test-sqlite test-postgres lint lock serve bench-load clean
+.PHONY: run test test-sqlite test-postgres lint lock serve bench bench-load clean
 
 # Exact versions, checked against their hashes: a build installs what was tested.
 $(VENV)/.runtime: requirements.txt
@@ -49,6 +49,16 @@ lock: $(VENV)/.dev
 	$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o requirements-dev.txt requirements-dev.in
 
 # A bounded mixed load on gunicorn + a throwaway PostgreSQL; counts lost writes.
+# Every main page at F=1 and F=100 (10 years each) on SQLite and PostgreSQL; prints the
+# table and keeps it in bench/RESULTS.md. About 15 minutes on 2 cores.
+bench: $(VENV)/.dev
+	command -v hey >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq hey >/dev/null; } \
+	  || { echo "hey is not installed: apt-get install hey"; exit 1; }
+	rm -rf bench/out && mkdir -p bench/out
+	$(VENV)/bin/python bench/run.py --database sqlite --out bench/out/sqlite.json
+	bash scripts/with-postgres $(VENV)/bin/python bench/run.py --database postgresql --out bench/out/postgresql.json
+	$(VENV)/bin/python bench/table.py bench/out/*.json --results bench/RESULTS.md
+
 bench-load: $(VENV)/.dev
 	bash scripts/with-postgres $(VENV)/bin/python bench/load.py --seconds 30
 

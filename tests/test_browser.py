@@ -177,7 +177,7 @@ def test_analyst_clicks_75_and_sees_75_references_without_names(demo_app, demo_u
     page.get_by_role("link", name="75 threatened-person dossiers with measures: list them").click()
     page.wait_for_url(f"{demo_url}/statistics/2023/figures/tp_dossiers")
     shot(page, "11-analyst-75-references")
-    references = page.locator("table.drill tbody tr td:nth-child(2)").all_inner_texts()
+    references = page.locator("table.drill tbody tr td:nth-child(1)").all_inner_texts()
     assert len(references) == 75
     assert all(re.fullmatch(r"TP-2023-\d{4}", r) for r in references)
     text = page.locator("main").inner_text()
