@@ -4,7 +4,7 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app dossiers
 PIP    := $(VENV)/bin/pip -q --disable-pip-version-check
 
-.PHONY: run test test-sqlite test-postgres lint lock serve bench bench-load clean
+.PHONY: run test test-sqlite test-postgres lint lock serve bench bench-load translations clean
 
 # Exact versions, checked against their hashes: a build installs what was tested.
 $(VENV)/.runtime: requirements.txt
@@ -31,7 +31,12 @@ serve: $(VENV)/.runtime
 
 test: $(VENV)/.dev test-sqlite test-postgres
 
-test-sqlite: $(VENV)/.dev
+# axe-core for the browser tests' accessibility checks, the version package-lock.json pins.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test-sqlite: $(VENV)/.dev node_modules/.installed
 	$(VENV)/bin/pytest
 
 test-postgres: $(VENV)/.dev
@@ -59,8 +64,15 @@ bench: $(VENV)/.dev
 	bash scripts/with-postgres $(VENV)/bin/python bench/run.py --database postgresql --out bench/out/postgresql.json
 	$(VENV)/bin/python bench/table.py bench/out/*.json --results bench/RESULTS.md
 
+# After changing a message: extract it, merge it into the nl and fr catalogues, translate
+# the new entries in dossiers/translations/*/LC_MESSAGES/messages.po, then compile.
+translations: $(VENV)/.dev
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output --omit-header -o dossiers/translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -i dossiers/translations/messages.pot -d dossiers/translations --width 100 --ignore-obsolete
+	$(VENV)/bin/pybabel -q compile -d dossiers/translations
+
 bench-load: $(VENV)/.dev
 	bash scripts/with-postgres $(VENV)/bin/python bench/load.py --seconds 30
 
 clean:
-	rm -rf $(VENV) instance test-artifacts .pytest_cache
+	rm -rf $(VENV) instance test-artifacts .pytest_cache node_modules

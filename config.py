@@ -31,7 +31,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
-    LANGUAGES = ("en",)
+    # The crisis centre works in Dutch and French; English for international partners.
+    LANGUAGES = ("nl", "fr", "en")
     PAGE_SIZE = 25
     TESTING = False
     DEBUG = False

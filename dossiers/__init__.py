@@ -80,9 +80,22 @@ def register_extensions(app: Flask) -> None:
 
 
 def _select_locale() -> str | None:
+    """The user's own setting, then the choice made before signing in, then the browser."""
     if not has_request_context():
         return None  # the CLI and background work speak the default language
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+    languages = current_app.config["LANGUAGES"]
+    # Only a user already loaded: an error page must not touch a database that is down.
+    user = g.get("_login_user")
+    own = getattr(user, "language", None)
+    if own in languages:
+        return own
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages)
+
+
+LANGUAGE_COOKIE = "language"
 
 
 def register_blueprints(app: Flask) -> None:
@@ -187,14 +200,16 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from . import access
-    from .labels import label
+    from .labels import label, measure_type_name
     from .models import DossierState
 
     app.context_processor(access.template_helpers)
     app.jinja_env.globals["DossierState"] = DossierState
     app.jinja_env.globals["get_locale"] = get_locale
+    app.context_processor(lambda: {"current_language": str(get_locale() or "en")})
     app.jinja_env.filters["num"] = format_decimal
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["mtype"] = lambda t: measure_type_name(t.code, t.label)
     app.jinja_env.filters["day"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
     # Stored in UTC; shown on the crisis centre's clock (BABEL_DEFAULT_TIMEZONE).
     app.jinja_env.filters["moment"] = lambda t: format_datetime(t, "dd/MM/yyyy HH:mm") if t else ""

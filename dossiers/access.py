@@ -41,6 +41,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "bootstrap.static": PUBLIC,
     "main.healthz": PUBLIC,
     "main.readyz": PUBLIC,
+    "main.set_language": PUBLIC,
     "main.index": ALL_ROLES,
     "auth.login": PUBLIC,
     "auth.totp": PUBLIC,  # the view itself requires the password step first

@@ -109,8 +109,19 @@ def record(
     )
     event.hash = digest(event, _key())
     db.session.add(event)
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
+    head: dict[str, Any] = {"last_hash": event.hash}
+    if changes_data(action, outcome):
+        head["data_version"] = sequence
+    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(**head))
     return event
+
+
+def changes_data(action: str, outcome: str) -> bool:
+    """Whether an event marks a change of the data the figures are computed from."""
+    return outcome == "ok" and action not in READ_ACTIONS and not action.startswith(NOT_DATA)
+
+
+NOT_DATA = ("user.login", "user.logout", "user.totp", "access.")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -67,11 +68,11 @@ def xlsx_bytes(report: Report) -> bytes:
     """One sheet of headline figures, one per breakdown, each with the counting rule."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "Figures"
+    sheet.title = "Figures"  # sheet names stay fixed: formulas and scripts refer to them
     bold = Font(bold=True)
-    sheet.append([f"Protection figures {report.year}"])
+    sheet.append([_("Protection figures %(y)d", y=report.year)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(["figure", str(report.year), str(report.year - 1), "counting rule"])
+    sheet.append([_("Figure"), str(report.year), str(report.year - 1), _("Counting rule")])
     for cell in sheet[2]:
         cell.font = bold
     for f in report.figures.values():
@@ -79,13 +80,18 @@ def xlsx_bytes(report: Report) -> bytes:
     sheet.append([])
     sheet.append(
         [
-            f"open on {report.open_day:%d/%m/%Y}: dossiers",
+            _("open on %(d)s: dossiers", d=f"{report.open_day:%d/%m/%Y}"),
             report.open_values["dossiers"],
             "",
             str(report.open_rule),
         ]
     )
-    sheet.append([f"open on {report.open_day:%d/%m/%Y}: persons", report.open_values["persons"]])
+    sheet.append(
+        [
+            _("open on %(d)s: persons", d=f"{report.open_day:%d/%m/%Y}"),
+            report.open_values["persons"],
+        ]
+    )
     sheet.column_dimensions["A"].width = 48
     sheet.column_dimensions["D"].width = 90
     for b in report.breakdowns:
@@ -93,7 +99,7 @@ def xlsx_bytes(report: Report) -> bytes:
         page.append([str(b.label)])
         page["A1"].font = Font(bold=True, size=13)
         page.append([str(b.rule)])
-        page.append(["group", str(report.year), str(report.year - 1)])
+        page.append([_("Group"), str(report.year), str(report.year - 1)])
         for cell in page[3]:
             cell.font = bold
         for g in b.groups:

@@ -16,6 +16,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     Email,
     InputRequired,
@@ -262,3 +263,7 @@ class OrganisationForm(FlaskForm):
         _l("Kind"), choices=choices(OrganisationKind), validators=[InputRequired(REQUIRED)]
     )
     active = BooleanField(_l("Active"), default=True)
+
+
+class LanguageForm(FlaskForm):
+    language = StringField(validators=[DataRequired(REQUIRED), AnyOf(("nl", "fr", "en"))])

@@ -99,6 +99,26 @@ ACTIONS = {
 }
 
 
+# The measure types of the reference list, by code: the table holds one (English) label,
+# a partner reads the type in their own language. A type added later without a
+# translation shows its stored label.
+MEASURE_TYPES = {
+    "contact_point": _l("Contact point at the local police"),
+    "emergency_priority": _l("Priority handling at the emergency centres"),
+    "home_security": _l("Home-security advice"),
+    "patrols": _l("Patrols"),
+    "permanent_presence": _l("Permanent presence"),
+    "escort": _l("Escort"),
+    "close_protection": _l("Close protection"),
+    "safe_address": _l("Safe address"),
+    "perimeter": _l("Perimeter"),
+}
+
+
+def measure_type_name(code: str | None, stored: str) -> str:
+    return str(MEASURE_TYPES[code]) if code in MEASURE_TYPES else stored
+
+
 def label(value: object) -> str:
     if isinstance(value, StrEnum) and value in LABELS:
         return str(LABELS[value])

@@ -141,6 +141,8 @@ class User(Model):
     totp_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     recovery_codes: Mapped[str] = mapped_column(Text, default="[]")
+    # nl, fr or en; None: the browser's language.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -424,6 +426,9 @@ class AuditHead(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_sequence: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+    # The sequence of the newest event that changed data (not a read, a sign-in or a
+    # refusal): what the yearly figures were computed from (report.remembered).
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 APPEND_ONLY_POSTGRESQL = [

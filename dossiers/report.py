@@ -5,19 +5,23 @@ the rows behind every figure."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
-from flask_babel import format_date
+from flask import current_app
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import keyset, statistics
 from .extensions import db
 from .keyset import Key, Window
-from .labels import LABELS, LEVELS
+from .labels import LABELS, LEVELS, measure_type_name
 from .models import (
+    AuditHead,
     Dossier,
     DossierState,
     Event,
@@ -78,6 +82,42 @@ def default_open_day(year: int, today: dt.date) -> dt.date:
     return min(dt.date(year, 12, 31), today)
 
 
+MEMO_SIZE = 64
+_MEMO_LOCK = threading.Lock()
+T = TypeVar("T")
+
+
+def remembered(key: tuple, compute: Callable[[], T]) -> T:
+    """A figure computed once per state of the data, then reused.
+
+    A year's figures at a hundred times the volume take seconds to count, and they
+    change only when data does. The audit head's data_version moves with every event
+    that changes data, in the same transaction as the change, so a remembered value is
+    never older than the data it is shown beside; every server process keeps its own.
+    """
+    version = db.session.scalar(select(AuditHead.data_version).where(AuditHead.id == 1)) or 0
+    full = (key, version, str(get_locale()))
+    memo: OrderedDict = current_app.extensions.setdefault("figures_memo", OrderedDict())
+    with _MEMO_LOCK:
+        if full in memo:
+            memo.move_to_end(full)
+            return memo[full]
+    value = compute()
+    with _MEMO_LOCK:
+        memo[full] = value
+        while len(memo) > MEMO_SIZE:
+            memo.popitem(last=False)
+    return value
+
+
+def build_remembered(year: int, open_day: dt.date) -> Report:
+    return remembered(("report", year, open_day), lambda: build(year, open_day))
+
+
+def breakdown_remembered(key: str, year: int) -> Breakdown:
+    return remembered(("breakdown", key, year), lambda: breakdown(key, year))
+
+
 def build(year: int, open_day: dt.date) -> Report:
     """Compute the whole report: a fixed number of queries whatever the data size."""
     now, before = statistics.headline_values(year), statistics.headline_values(year - 1)
@@ -118,6 +158,12 @@ def _groups(key: str, present: set[Any]) -> list[tuple[Any, str]]:
         "attendances_by_kind": list(statistics.COUNTED_EVENT_KINDS),
         "attendances_by_category": list(VipCategory),
     }
+    if key == "measures_by_type":  # groups are stored labels; shown in the reader's language
+        codes = {
+            row[0]: row[1]
+            for row in db.session.execute(select(MeasureType.label, MeasureType.code))
+        }
+        return [(g, measure_type_name(codes.get(g), str(g))) for g in sorted(present, key=str)]
     if key in fixed:
         groups = [(member.value, str(LABELS[member])) for member in fixed[key]]
         known = {g for g, _ in groups}
@@ -205,9 +251,9 @@ def _names(unit: str, found):
         return lambda r: (persons[r["person_id"]][0], events[r["event_id"]][0])
     measures = (
         {
-            row[0]: (row[1], row[2])
+            row[0]: (measure_type_name(row[1], row[2]), row[3])
             for row in db.session.execute(
-                select(Measure.id, MeasureType.label, Organisation.name)
+                select(Measure.id, MeasureType.code, MeasureType.label, Organisation.name)
                 .join(MeasureType, MeasureType.id == Measure.measure_type_id)
                 .join(Organisation, Organisation.id == Measure.organisation_id)
                 .where(Measure.id.in_({r["measure_id"] for r in found}))

@@ -116,7 +116,11 @@ class _Chain:
         if self.rows:
             db.session.execute(insert(AuditEvent), self.rows)
             self.rows = []
-        values = {"last_sequence": self.sequence, "last_hash": self.previous}
+        values = {
+            "last_sequence": self.sequence,
+            "last_hash": self.previous,
+            "data_version": self.sequence,  # cached figures are stale now
+        }
         moved = db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(**values))
         if moved.rowcount == 0:  # type: ignore[attr-defined]
             db.session.add(AuditHead(id=1, **values))

@@ -27,6 +27,7 @@ from .models import (
     MeasureType,
     Organisation,
     Person,
+    ReferenceCounter,
     ThreatAssessment,
     Transition,
     VipCategory,
@@ -74,15 +75,19 @@ def tp_dossiers(year: int) -> Select:
 
 
 def _persons_of(dossiers: Select) -> Select:
+    # Grouped by `person_id + 0`: grouping by the bare column lets SQLite walk every link
+    # of the whole history in person order to skip a sort; the expression makes it start
+    # from the chosen dossiers (50 ms instead of 5 s at a hundred times the volume).
     chosen = dossiers.subquery()
+    person = (DossierPerson.person_id + 0).label("person_id")
     return (
         select(
-            DossierPerson.person_id.label("person_id"),
+            person,
             func.min(chosen.c.reference).label("reference"),
             func.min(chosen.c.on).label("on"),
         )
         .join(chosen, chosen.c.dossier_id == DossierPerson.dossier_id)
-        .group_by(DossierPerson.person_id)
+        .group_by(DossierPerson.person_id + 0)
     )
 
 
@@ -156,41 +161,32 @@ def events(year: int, kinds: tuple[EventKind, ...]) -> Select:
 
 
 def _level_at(day: dt.date):
-    """Each dossier's level on the day: its latest assessment dated on or before it."""
-    ranked = (
-        select(
-            ThreatAssessment.dossier_id,
-            ThreatAssessment.level,
-            func.row_number()
-            .over(
-                partition_by=ThreatAssessment.dossier_id,
-                order_by=(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(ThreatAssessment.assessed_on <= day)
-        .subquery()
+    """A dossier's level on the day: its latest assessment dated on or before it.
+
+    Correlated to each dossier of the population, so that it reads that dossier's few
+    assessments by index; a ranking over every assessment ever made would read the whole
+    history for one year's figure."""
+    return (
+        select(ThreatAssessment.level)
+        .where(ThreatAssessment.dossier_id == Dossier.id, ThreatAssessment.assessed_on <= day)
+        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())
+        .limit(1)
+        .correlate(Dossier)
+        .scalar_subquery()
     )
-    return select(ranked.c.dossier_id, ranked.c.level).where(ranked.c.rank == 1).subquery()
 
 
 def _state_at(moment: dt.datetime):
-    """Each dossier's state at the moment: the target of its latest transition before it."""
-    ranked = (
-        select(
-            Transition.dossier_id,
-            Transition.to_state,
-            func.row_number()
-            .over(
-                partition_by=Transition.dossier_id,
-                order_by=(Transition.at.desc(), Transition.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(Transition.at < moment)
-        .subquery()
+    """A dossier's state at the moment: the target of its latest transition before it
+    (correlated, as _level_at)."""
+    return (
+        select(Transition.to_state)
+        .where(Transition.dossier_id == Dossier.id, Transition.at < moment)
+        .order_by(Transition.at.desc(), Transition.id.desc())
+        .limit(1)
+        .correlate(Dossier)
+        .scalar_subquery()
     )
-    return select(ranked.c.dossier_id, ranked.c.to_state).where(ranked.c.rank == 1).subquery()
 
 
 def tp_by_month(year: int) -> Select:
@@ -200,11 +196,8 @@ def tp_by_month(year: int) -> Select:
 
 
 def tp_by_level(year: int) -> Select:
-    level = _level_at(bounds(year)[1])
-    return (
-        tp_dossiers(year)
-        .outerjoin(level, level.c.dossier_id == Dossier.id)
-        .add_columns(func.coalesce(level.c.level, 0).label("group"))
+    return tp_dossiers(year).add_columns(
+        func.coalesce(_level_at(bounds(year)[1]), 0).label("group")
     )
 
 
@@ -216,19 +209,12 @@ def tp_by_ground(year: int) -> Select:
 
 def tp_by_state(year: int) -> Select:
     first, last = bounds(year)
-    state = _state_at(_end_of(year))
-    return (
-        select(
-            Dossier.id.label("dossier_id"),
-            Dossier.reference.label("reference"),
-            Dossier.opened_on.label("on"),
-            func.coalesce(state.c.to_state, DossierState.INTAKE.value).label("group"),
-        )
-        .outerjoin(state, state.c.dossier_id == Dossier.id)
-        .where(
-            Dossier.kind == DossierKind.THREATENED_PERSON, Dossier.opened_on.between(first, last)
-        )
-    )
+    return select(
+        Dossier.id.label("dossier_id"),
+        Dossier.reference.label("reference"),
+        Dossier.opened_on.label("on"),
+        func.coalesce(_state_at(_end_of(year)), DossierState.INTAKE.value).label("group"),
+    ).where(Dossier.kind == DossierKind.THREATENED_PERSON, Dossier.opened_on.between(first, last))
 
 
 def _decided_measures(year: int) -> Select:
@@ -479,7 +465,16 @@ def headline(year: int) -> dict[str, Any]:
 
 
 def years_with_data() -> list[int]:
-    return list(db.session.scalars(select(Dossier.year).distinct().order_by(Dossier.year.desc())))
+    """Read from the reference counters (a row per kind and year): a DISTINCT over the
+    dossiers would read the whole history on every statistics page."""
+    return list(
+        db.session.scalars(
+            select(ReferenceCounter.year)
+            .where(ReferenceCounter.last_sequence > 0)
+            .distinct()
+            .order_by(ReferenceCounter.year.desc())
+        )
+    )
 
 
 def population(key: str, year: int, group: Any = None, day: dt.date | None = None) -> Select:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from babel.support import Translations
 from conftest import PASSWORD, totp_code
 from sqlalchemy import select
 from werkzeug.serving import make_server
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+CATALOGS = Path(__file__).resolve().parent.parent / "dossiers" / "translations"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -68,94 +70,121 @@ def browser():
         browser.close()
 
 
-def sign_in(page, base_url, email, app=None):
+def translator(language: str):
+    """The app's own catalogue: the test reads the page in the words a user would see."""
+    catalogue = Translations.load(str(CATALOGS), [language])
+    return catalogue.gettext
+
+
+def switch_language(page, language: str) -> None:
+    page.locator(f'.language-switcher button[value="{language}"]').click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == language
+
+
+def sign_in(page, base_url, email, app=None, password=PASSWORD, t=str, step=""):
     page.goto(f"{base_url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label(t("Email")).fill(email)
+    page.get_by_label(t("Password")).fill(password)
+    page.get_by_role("button", name=t("Sign in")).click()
     page.wait_for_load_state()
     if page.url.endswith("/login/totp"):
-        shot(page, "00-second-step")
+        shot(page, f"{step}00-second-step")
         with app.app_context():
             user = db.session.scalars(select(User).where(User.email == email)).one()
             code = totp_code(user.totp_secret, user.totp_last_step)
-        page.get_by_label("Code").fill(code)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label(t("Code")).fill(code)
+        page.get_by_role("button", name=t("Sign in")).click()
 
 
 def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_officer_decides_and_partner_acknowledges(app, base_url, browser):
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_officer_decides_and_partner_acknowledges(app, base_url, browser, language):
+    """A Dutch- or French-speaking officer's day and a partner's, in their own language."""
+    t = translator(language)
+    step = f"{language}-"
     today = dt.date.today().isoformat()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
-
-    sign_in(page, base_url, "officer@test.example", app)
+    page.goto(f"{base_url}/login")
+    switch_language(page, language)  # the browser says English; the person chooses
+    sign_in(page, base_url, "officer@test.example", app, t=t, step=step)
     page.wait_for_url(f"{base_url}/dashboard/")
-    shot(page, "01-officer-dashboard")
+    shot(page, f"{step}01-officer-dashboard")
 
-    page.get_by_role("link", name="Open a dossier").first.click()
-    page.get_by_label("Kind").select_option("threatened_person")
-    page.get_by_label("Title").fill("Mayor threatened – Ixelles")
-    page.get_by_label("Ground of the threat").select_option("function")
-    shot(page, "02-open-dossier-form")
-    page.get_by_role("button", name="Open the dossier").click()
+    page.get_by_role("link", name=t("Open a dossier")).first.click()
+    page.get_by_label(t("Kind")).select_option("threatened_person")
+    page.get_by_label(t("Title")).fill("Burgemeester bedreigd – Elsene / Ixelles")
+    page.get_by_label(t("Ground of the threat")).select_option("function")
+    shot(page, f"{step}02-open-dossier-form")
+    page.get_by_role("button", name=t("Open the dossier")).click()
     reference = f"TP-{dt.date.today().year}-0001"
-    page.get_by_text(f"Dossier {reference} opened.").wait_for()
+    page.get_by_text(t("Dossier %(ref)s opened.") % {"ref": reference}).wait_for()
+    shot(page, f"{step}03-dossier-opened")
 
-    page.get_by_role("link", name="Add a person").click()
-    page.get_by_label("Name", exact=True).fill("Jan Peeters")
-    page.get_by_label("Function").fill("Mayor")
-    page.get_by_role("button", name="Add the person").click()
-    page.get_by_text("Person added.").wait_for()
+    page.get_by_role("link", name=t("Add a person")).click()
+    page.get_by_label(t("Name"), exact=True).fill("Jan Peeters")
+    page.get_by_label(t("Function")).fill("Burgemeester")
+    shot(page, f"{step}04-add-person")
+    page.get_by_role("button", name=t("Add the person")).click()
+    page.get_by_text(t("Person added.")).wait_for()
 
-    page.get_by_role("button", name="Decide measures").wait_for(state="detached")
-    page.get_by_role("button", name="Start assessment").click()
-    page.get_by_text("Done: Start assessment.").wait_for()
+    page.get_by_role("button", name=t("Decide measures")).wait_for(state="detached")
+    page.get_by_role("button", name=t("Start assessment")).click()
+    page.get_by_text(t("Done: %(label)s.") % {"label": t("Start assessment")}).wait_for()
+    shot(page, f"{step}05-assessment-started")
 
-    page.get_by_role("link", name="Record an assessment").click()
-    page.get_by_label("Threat level").select_option("3")
-    page.get_by_label("Review date").fill((dt.date.today() + dt.timedelta(days=90)).isoformat())
-    page.get_by_label("Summary").fill("Threatening letters at the town hall.")
-    page.get_by_role("button", name="Record").click()
-    page.get_by_text("Threat assessment recorded.").wait_for()
+    page.get_by_role("link", name=t("Record an assessment")).click()
+    page.get_by_label(t("Threat level")).select_option("3")
+    page.get_by_label(t("Review date")).fill((dt.date.today() + dt.timedelta(days=90)).isoformat())
+    page.get_by_label(t("Summary")).fill("Dreigbrieven op het gemeentehuis.")
+    shot(page, f"{step}06-assessment-form")
+    page.get_by_role("button", name=t("Record"), exact=True).click()
+    page.get_by_text(t("Threat assessment recorded.")).wait_for()
 
-    page.get_by_role("link", name="Add a measure").click()
-    page.get_by_label("Type of measure").select_option(label="Patrols")
-    page.get_by_label("Description").fill("Passing patrols at the home address, day and night.")
-    page.get_by_label("Carried out by").select_option(label="Police zone Brussels-Capital-Ixelles")
-    page.get_by_label("Start date").fill(today)
-    shot(page, "03-add-measure-form")
-    page.get_by_role("button", name="Add the measure").click()
-    page.get_by_text("Measure added.").wait_for()
+    page.get_by_role("link", name=t("Add a measure")).click()
+    page.get_by_label(t("Type of measure")).select_option(label=t("Patrols"))
+    page.get_by_label(t("Description")).fill("Patrouilles aan de woning, dag en nacht.")
+    page.get_by_label(t("Carried out by")).select_option(
+        label="Police zone Brussels-Capital-Ixelles"
+    )
+    page.get_by_label(t("Start date")).fill(today)
+    shot(page, f"{step}07-add-measure-form")
+    page.get_by_role("button", name=t("Add the measure")).click()
+    page.get_by_text(t("Measure added.")).wait_for()
 
-    page.get_by_role("button", name="Decide measures").click()
-    page.get_by_text("Done: Decide measures.").wait_for()
-    shot(page, "04-dossier-measures-decided")
-    assert "Measures decided" in page.locator(".dossier-head").inner_text()
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name=t("Decide measures")).click()
+    page.get_by_text(t("Done: %(label)s.") % {"label": t("Decide measures")}).wait_for()
+    shot(page, f"{step}08-dossier-measures-decided")
+    assert t("Measures decided") in page.locator(".dossier-head").inner_text()
+    page.get_by_role("button", name=t("Sign out")).click()
     context.close()
 
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    page = context.new_page()
-    sign_in(page, base_url, "partner@test.example")
+    # The partner's browser speaks the language; nothing to choose.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language)
+    page = context.new_page()  # a phone
+    sign_in(page, base_url, "partner@test.example", t=t)
     page.wait_for_url(f"{base_url}/measures/")
-    shot(page, "05-partner-measures")
-    assert "Threatening letters" not in page.content()
+    assert page.locator("html").get_attribute("lang") == language
+    shot(page, f"{step}09-partner-measures")
+    assert "Dreigbrieven" not in page.content()
     page.get_by_role("link", name=reference).click()
     assert "Jan Peeters" in page.content()
-    assert "Threatening letters" not in page.content()
-    page.get_by_role("button", name="Acknowledge").click()
-    page.get_by_text("Report recorded.").wait_for()
-    shot(page, "06-partner-acknowledged")
-    assert "Acknowledged" in page.locator("dl").inner_text()
+    assert "Dreigbrieven" not in page.content()
+    shot(page, f"{step}10-partner-measure")
+    page.get_by_role("button", name=t("Acknowledge")).click()
+    page.get_by_text(t("Report recorded.")).wait_for()
+    shot(page, f"{step}11-partner-acknowledged")
+    assert t("Acknowledged") in page.locator("dl").inner_text()
 
     # The partner cannot open the dossier itself.
     response = page.goto(f"{base_url}/dossiers/{reference}")
     assert response.status == 403
-    shot(page, "07-partner-refused")
+    assert t("Not allowed") in page.content()
+    shot(page, f"{step}12-partner-refused")
     context.close()
 
 
@@ -185,3 +214,126 @@ def test_analyst_clicks_75_and_sees_75_references_without_names(demo_app, demo_u
         names = set(db.session.scalars(select(Person.name)))
     assert not [n for n in names if n in text]
     context.close()
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+# The main pages of each role, on the demo data.
+MAIN_PAGES = {
+    "officer": [
+        "/dashboard/",
+        "/dossiers/",
+        "/dossiers/?q=TP-2023",
+        "/dossiers/new",
+        "/dossiers/TP-2023-0001",
+        "/dossiers/TP-2023-0001/persons",
+        "/dossiers/TP-2023-0001/assessments/new",
+        "/dossiers/TP-2023-0001/measures/new",
+        "/dossiers/VIP-2023-0001/event",
+        "/dossiers/VIP-2023-0001/approval",
+    ],
+    "partner": ["/measures/", "/measures/?show=lifted", "{measure}"],
+    "analyst": [
+        "/statistics/",
+        "/statistics/2023",
+        "/statistics/2023/figures/protected_attendances",
+        "/statistics/2023/figures/tp_by_level?group=3",
+    ],
+    "admin": [
+        "/admin/users",
+        "/admin/users/new",
+        "/admin/organisations",
+        "/admin/organisations/new",
+        "/admin/audit",
+    ],
+}
+
+
+# The deepest element that reaches past the right edge of the window: what to fix.
+WIDEST_ELEMENT = """() => {
+  let found = '';
+  for (const e of document.querySelectorAll('body *')) {
+    const scrolls = e.parentElement.closest('.table-responsive');
+    if (!scrolls && e.getBoundingClientRect().right > window.innerWidth + 1) {
+      found = e.tagName.toLowerCase() + '.' + [...e.classList].join('.');
+    }
+  }
+  return found;
+}"""
+
+
+def axe_findings(page) -> list[str]:
+    """Serious and critical WCAG violations on the page, as 'rule: target' lines."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {node['target']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+        for node in v["nodes"]
+    ]
+
+
+def demo_browser_sign_in(page, demo_app, demo_url, who):
+    from conftest import demo_sign_in
+
+    email = f"{who}@demo.example"
+    demo_sign_in(demo_app, who)  # sets up the second factor the first time, as a person would
+    sign_in(page, demo_url, email, demo_app, password=demo_app.config["DEMO_PASSWORDS"][email])
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("who", list(MAIN_PAGES))
+def test_main_pages_are_accessible_and_hold_at_phone_width(demo_app, demo_url, browser, who):
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `npm ci` (make test does)")
+    # The app's policy forbids injected scripts, rightly; the test lifts it to run axe.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    demo_browser_sign_in(page, demo_app, demo_url, who)
+    with demo_app.app_context():
+        from dossiers.models import Measure
+
+        measure = db.session.scalars(
+            select(Measure.id)
+            .join(User, User.organisation_id == Measure.organisation_id)
+            .where(User.email == f"{who}@demo.example", Measure.decided_at.is_not(None))
+        ).first()
+    findings, overflowing = {}, []
+    for language in ("nl", "fr"):
+        switch_language(page, language)
+        for path in MAIN_PAGES[who]:
+            url = demo_url + path.format(measure=f"/measures/{measure}")
+            page.set_viewport_size({"width": 1280, "height": 900})
+            response = page.goto(url)
+            assert response.status == 200, url
+            assert page.locator("html").get_attribute("lang") == language
+            found = axe_findings(page)
+            if found:
+                findings[f"{language} {path}"] = found
+            name = f"a11y-{who}-{language}-{path.strip('/').replace('/', '_').replace('?', '_')}"
+            shot(page, f"{name}-desktop")
+            page.set_viewport_size({"width": 390, "height": 844})
+            # Long Dutch and French words must not push the page sideways on a phone.
+            wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if wide > 1:
+                culprit = page.evaluate(WIDEST_ELEMENT)
+                overflowing.append(f"{language} {path}: {wide}px ({culprit})")
+            shot(page, f"{name}-phone")
+    context.close()
+    assert findings == {}
+    assert overflowing == []
+
+
+def test_sign_in_and_error_pages_are_accessible(demo_url, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    page = context.new_page()
+    findings = {}
+    for language in ("nl", "fr"):
+        page.goto(f"{demo_url}/login")
+        switch_language(page, language)
+        for path in ("/login", "/no-such-page"):
+            page.goto(demo_url + path)
+            findings[f"{language} {path}"] = axe_findings(page)
+            shot(page, f"a11y-anonymous-{language}-{path.strip('/')}")
+    context.close()
+    assert all(not found for found in findings.values()), findings

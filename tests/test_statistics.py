@@ -2,6 +2,7 @@
 on the number of queries."""
 
 import datetime as dt
+import re
 
 from builders import measure_type, new_dossier, officer, org
 
@@ -280,3 +281,26 @@ def test_unknown_figures_groups_and_years_are_404(app, login):
     ):
         assert session.get(url).status_code == 404, url
     assert session.get("/statistics/2023?on=not-a-date").status_code == 200
+
+
+def test_figures_are_counted_once_per_change_of_the_data(app, login, count_queries):
+    """The report page reuses its figures while only reads happen, and counts afresh in
+    the request after any change, so it never shows figures older than the data."""
+    session = login("analyst")
+    with app.app_context():
+        first = decided_tp(dt.date(2023, 5, 1)).reference
+    with count_queries() as cold:
+        assert ">1<" in session.get("/statistics/2023").text
+    with count_queries() as warm:
+        session.get("/statistics/2023")
+    assert warm() < cold() - 10  # the report's own queries are not run again
+    login("officer").get(f"/dossiers/{first}")  # a read changes nothing
+    with count_queries() as after_a_read:
+        session.get("/statistics/2023")
+    assert after_a_read() == warm()
+    with app.app_context():
+        decided_tp(dt.date(2023, 6, 1))
+    page = session.get("/statistics/2023").text
+    assert re.search(r'figures/tp_dossiers"[^>]*>2<', page)
+    chart = session.get("/statistics/2023/charts/tp_by_month.svg").text
+    assert "figures/tp_by_month?group=6" in chart

@@ -26,7 +26,7 @@ from ..forms import (
     PersonSearchForm,
     ReasonForm,
 )
-from ..labels import options
+from ..labels import measure_type_name, options
 from ..models import (
     AssessmentSource,
     Dossier,
@@ -308,7 +308,8 @@ def new_measure(reference: str):
         )
     }
     form.measure_type_id.choices = options(
-        [("", _("Choose a type"))] + [(i, t.label) for i, t in types.items()]
+        [("", _("Choose a type"))]
+        + [(i, measure_type_name(t.code, t.label)) for i, t in types.items()]
     )
     form.organisation_id.choices = options(
         [("", _("Choose a partner"))] + [(i, o.name) for i, o in partners.items()]

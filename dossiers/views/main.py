@@ -1,13 +1,17 @@
 """The front door and the health check."""
 
+import datetime as dt
 from functools import cache
+from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
 from ..extensions import db
+from ..forms import LanguageForm
 from ..models import Role
+from .auth import safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -23,6 +27,36 @@ HOME_BY_ROLE = {
 def index():
     """Send each role to its own start page."""
     return redirect(url_for(HOME_BY_ROLE[current_user.role]))
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the language: kept on the account when signed in, in a cookie before."""
+    from .. import LANGUAGE_COOKIE
+
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.is_authenticated:
+        current_user.language = form.language.data
+        db.session.commit()
+    # Back to the page the switch was made on (the same-origin Referer): a field naming it
+    # would make every page's HTML differ by its own address, 404 pages included.
+    came_from = urlsplit(request.referrer or "")
+    back = None
+    if came_from.netloc == request.host:
+        back = safe_next(came_from.path + (f"?{came_from.query}" if came_from.query else ""))
+    back = back or url_for("main.index")
+    response = redirect(back)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        form.language.data,
+        max_age=int(dt.timedelta(days=365).total_seconds()),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @bp.get("/readyz")

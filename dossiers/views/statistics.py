@@ -50,7 +50,9 @@ def index():
 def year(year: int):
     """Show the yearly report: figure tiles, breakdown charts, the open-on figure."""
     form, day = _open_day(_known_year(year))
-    return render_template("statistics/year.html", report=report.build(year, day), form=form)
+    return render_template(
+        "statistics/year.html", report=report.build_remembered(year, day), form=form
+    )
 
 
 @bp.get("/<int:year>/figures/<key>")
@@ -139,7 +141,7 @@ def chart(year: int, key: str):
     """Draw one breakdown as SVG; its bars link to their rows."""
     if key not in statistics.BREAKDOWNS:
         abort(404)
-    breakdown = report.breakdown(key, _known_year(year))
+    breakdown = report.breakdown_remembered(key, _known_year(year))
     svg = breakdown_svg(breakdown, year, _drill_link(year, key))
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = svg_policy(svg)
@@ -153,7 +155,7 @@ def export(year: int, fmt: str):
     form, day = _open_day(_known_year(year))
     if fmt not in ("csv", "xlsx", "pdf"):
         abort(404)
-    built = report.build(year, day)
+    built = report.build_remembered(year, day)
     audit.record(
         "statistics.export",
         actor=current_user,
