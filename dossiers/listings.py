@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import CompoundSelect, Select, func, select, union
+from sqlalchemy import CompoundSelect, Select, func, select, union, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from . import names
@@ -99,11 +99,25 @@ DOSSIER_ORDER = (Key(Dossier.opened_on, descending=True), Key(Dossier.id, descen
 
 
 def needing_action(limit: int = 50) -> list[Dossier]:
+    """The oldest dossiers at intake or in assessment.
+
+    The first `limit` of each state, read in order from the (state, opened_on) index,
+    then merged: with both states in one IN, SQLite walks the whole history in date
+    order looking for them."""
+    firsts = [
+        select(Dossier.id)
+        .where(Dossier.state == state)
+        .order_by(Dossier.opened_on, Dossier.id)
+        .limit(limit)
+        .subquery()
+        for state in (DossierState.INTAKE, DossierState.ASSESSMENT)
+    ]
+    candidates = union_all(*(select(first.c.id) for first in firsts))
     return list(
         db.session.scalars(
             select(Dossier)
             .options(joinedload(Dossier.lead_officer))
-            .where(Dossier.state.in_((DossierState.INTAKE, DossierState.ASSESSMENT)))
+            .where(Dossier.id.in_(candidates))
             .order_by(Dossier.opened_on, Dossier.id)
             .limit(limit)
         )
@@ -111,12 +125,24 @@ def needing_action(limit: int = 50) -> list[Dossier]:
 
 
 def reviews_due(on: dt.date, limit: int = 50) -> list[tuple[Dossier, int, dt.date]]:
-    latest = latest_assessments().subquery()
+    """Dossiers not closed whose current assessment asks for a review by `on`.
+
+    Starts from the dossiers still open (an index range on state) and reads each one's
+    latest assessment by index, rather than ranking every assessment ever made."""
+    latest = (
+        select(ThreatAssessment.id)
+        .where(ThreatAssessment.dossier_id == Dossier.id)
+        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())
+        .limit(1)
+        .correlate(Dossier)
+        .scalar_subquery()
+    )
+    open_states = [s for s in DossierState if s is not DossierState.CLOSED]
     rows = db.session.execute(
-        select(Dossier, latest.c.level, latest.c.review_on)
-        .join(latest, latest.c.dossier_id == Dossier.id)
-        .where(latest.c.review_on <= on, Dossier.state != DossierState.CLOSED)
-        .order_by(latest.c.review_on, Dossier.id)
+        select(Dossier, ThreatAssessment.level, ThreatAssessment.review_on)
+        .join(ThreatAssessment, ThreatAssessment.id == latest)
+        .where(Dossier.state.in_(open_states), ThreatAssessment.review_on <= on)
+        .order_by(ThreatAssessment.review_on, Dossier.id)
         .limit(limit)
     )
     return [(d, level, review_on) for d, level, review_on in rows]

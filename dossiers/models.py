@@ -333,6 +333,8 @@ class Measure(Model):
     __table_args__ = (
         # A partner's list: its measures of one status, newest first, read in order.
         Index("ix_measure_partner_list", "organisation_id", "status", "start_date", "id"),
+        # The dashboard's decided measures still waiting for a partner, oldest first.
+        Index("ix_measure_status_decided_at", "status", "decided_at"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
     )
 
