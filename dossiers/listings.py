@@ -124,7 +124,7 @@ def needing_action(limit: int = 50) -> list[Dossier]:
     )
 
 
-def reviews_due(on: dt.date, limit: int = 50) -> list[tuple[Dossier, int, dt.date]]:
+def reviews_due(on: dt.date, limit: int = 50) -> list[tuple[Dossier, int, dt.date | None]]:
     """Dossiers not closed whose current assessment asks for a review by `on`.
 
     Starts from the dossiers still open (an index range on state) and reads each one's
