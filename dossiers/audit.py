@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,8 +135,9 @@ class Verdict:
         return self.broken_at is None
 
 
-def verify(batch: int = 2000) -> Verdict:
-    """Walk the whole chain in sequence order, a batch at a time."""
+def verify(batch: int = 2000, progress: Callable[[int], None] = lambda n: None) -> Verdict:
+    """Walk the whole chain in sequence order, a batch at a time; `progress` hears of
+    each event checked."""
     key = _key()
     expected, previous, seen = 1, GENESIS, 0
     result = db.session.execute(
@@ -152,6 +153,7 @@ def verify(batch: int = 2000) -> Verdict:
             if not hmac.compare_digest(event.hash, digest(event, key)):
                 return Verdict(seen, expected, f"event #{expected} was altered")
             expected, previous = expected + 1, event.hash
+            progress(1)
     finally:
         result.close()  # a server-side cursor on PostgreSQL, left early on a break
     head = db.session.get(AuditHead, 1)

@@ -11,19 +11,20 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from . import audit, statistics
+from . import audit, keyset, statistics
 from .accounts import AccountRefused, create_user
 from .auth import new_totp_secret
 from .extensions import db
-from .models import Organisation, Role, now_utc
+from .models import AuditEvent, Organisation, Role, now_utc
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(stats_command)
+    app.cli.add_command(export_rows_command)
     app.cli.add_command(audit_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(seed_scale_command)
@@ -85,13 +86,15 @@ def create_user_command(
 @with_appcontext
 def seed_demo_command() -> None:
     """Load the deterministic demo data set (2022–2024) and one account per role."""
-    from .demo import AlreadySeeded, seed
+    from .demo import PLANS, AlreadySeeded, seed
 
     if current_app.config.get("CONFIG_NAME") == "production":
         raise click.ClickException("seed-demo refuses to run under the production configuration.")
-    click.echo("Seeding the demo data set…")
     try:
-        passwords = seed(click.echo)
+        with click.progressbar(
+            length=len(PLANS) * 2, label="Seeding the demo data set", file=sys.stderr
+        ) as bar:
+            passwords = seed(lambda step: bar.update(1))
     except AlreadySeeded:
         db.session.rollback()
         click.echo("The demo data set is already there; nothing changed.")
@@ -121,13 +124,70 @@ def stats_command(year: int, output: str) -> None:
     click.echo(buffer.getvalue(), nl=False)
 
 
+@click.command("export-rows")
+@with_appcontext
+@click.argument("year", type=int)
+@click.argument("figure")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+@click.option("--group", default=None, help="One group of a breakdown.")
+@click.option("--names", is_flag=True, help="Include names (officers' exports only).")
+def export_rows_command(
+    year: int, figure: str, destination: str, group: str | None, names: bool
+) -> None:
+    """Write the rows behind a figure to DESTINATION (.csv or .xlsx), streamed."""
+    from . import exports, report
+
+    keys = {*statistics.FIGURES, "open_dossiers", "open_persons"}
+    if figure not in keys:
+        raise click.ClickException(f"No figure {figure!r}; one of: {', '.join(sorted(keys))}.")
+    chosen = report.parse_group(figure, group)
+    if figure in statistics.BREAKDOWNS and chosen is None:
+        raise click.ClickException(f"{figure} is a breakdown: give --group.")
+    population = statistics.population(figure, year, chosen)
+    total, _ = keyset.count(population, None)
+    unit = report.unit_of(figure)
+    audit.record(
+        "statistics.export",
+        actor=None,
+        object_type="figure",
+        object_id=None,
+        figure=figure,
+        year=year,
+        group=chosen,
+        names=names,
+        rows=total,
+        form="cli",
+    )
+    db.session.commit()
+    with click.progressbar(length=total, label="Rows written", file=sys.stderr) as bar:
+
+        def counted(rows):
+            for row in rows:
+                bar.update(1)
+                yield row
+
+        lines = exports.drill_lines(counted(report.stream(population, unit, names)), unit, names)
+        if destination.endswith(".xlsx"):
+            with exports.xlsx_file(lines, title=str(report.title_of(figure))) as made:
+                with open(destination, "wb") as out:
+                    for chunk in exports.file_chunks(made):
+                        out.write(chunk)
+        else:
+            with open(destination, "w", newline="", encoding="utf-8") as sheet:
+                for text in exports.csv_stream(lines):
+                    sheet.write(text)
+    click.echo(f"{total} rows written to {destination}.")
+
+
 audit_group = AppGroup("audit", help="The audit trail.")
 
 
 @audit_group.command("verify")
 def audit_verify_command() -> None:
     """Walk the audit chain; name the first event that was altered, removed or moved."""
-    verdict = audit.verify()
+    total = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    with click.progressbar(length=total, label="Events checked", file=sys.stderr) as bar:
+        verdict = audit.verify(progress=bar.update)
     if verdict.intact:
         click.echo(f"Audit trail intact: {verdict.events} events.")
         return

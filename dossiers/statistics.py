@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, Select, String, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 
 from .extensions import db
 from .models import (
@@ -79,7 +91,8 @@ def _persons_of(dossiers: Select) -> Select:
     # of the whole history in person order to skip a sort; the expression makes it start
     # from the chosen dossiers (50 ms instead of 5 s at a hundred times the volume).
     chosen = dossiers.subquery()
-    person = (DossierPerson.person_id + 0).label("person_id")
+    unindexed = DossierPerson.person_id + literal_column("0")  # the same text in both places
+    person = unindexed.label("person_id")
     return (
         select(
             person,
@@ -87,7 +100,7 @@ def _persons_of(dossiers: Select) -> Select:
             func.min(chosen.c.on).label("on"),
         )
         .join(chosen, chosen.c.dossier_id == DossierPerson.dossier_id)
-        .group_by(DossierPerson.person_id + 0)
+        .group_by(unindexed)
     )
 
 

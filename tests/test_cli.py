@@ -191,3 +191,30 @@ def test_seed_scale_refuses_production(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     result = create_app({"CONFIG_NAME": "production"}).test_cli_runner().invoke(args=["seed-scale"])
     assert result.exit_code != 0 and "production" in result.output
+
+
+def test_export_rows_writes_every_row_of_a_figure(demo_app, tmp_path):
+    import csv as csv_module
+
+    from openpyxl import load_workbook
+
+    runner = demo_app.test_cli_runner()
+    target = tmp_path / "persons.csv"
+    result = runner.invoke(args=["export-rows", "2023", "tp_persons", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "124 rows written" in result.output
+    with target.open(encoding="utf-8") as written:
+        lines = list(csv_module.reader(written))
+    assert lines[0] == ["reference", "date"] and len(lines) == 125
+    book = tmp_path / "level4.xlsx"
+    result = runner.invoke(
+        args=["export-rows", "2023", "tp_by_level", str(book), "--group", "4", "--names"]
+    )
+    assert result.exit_code == 0, result.output
+    workbook = load_workbook(book, read_only=True)
+    rows = list(workbook["Rows"].iter_rows(values_only=True))
+    workbook.close()
+    assert rows[1][:3] == ("reference", "date", "title")
+    assert len(rows) - 2 > 0 and all(row[2] for row in rows[2:])  # the titles are there
+    refused = runner.invoke(args=["export-rows", "2023", "tp_by_level", str(book)])
+    assert refused.exit_code != 0 and "give --group" in refused.output
