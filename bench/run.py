@@ -166,9 +166,12 @@ def hey(port: int, path: str, cookie: str, seconds: float, concurrency: int) -> 
         [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
     ).stdout
     found = {k: p.search(output) for k, p in HEY_LINE.items()}
-    if not all(found.values()):
+    if not (found["rps"] and found["p50"]):
         raise SystemExit(f"hey gave no figures for {path}:\n{output}")
+    # Too few answers for a 95th percentile: hey prints none; the slowest stands in.
+    slowest = re.search(r"Slowest:\s+([\d.]+) secs", output)
     result = {k: float(m.group(1)) for k, m in found.items() if m}
+    result.setdefault("p95", float(slowest.group(1)) if slowest else result["p50"])
     codes = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", output))
     result["status"] = {k: int(v) for k, v in codes.items()}
     return result

@@ -188,24 +188,25 @@ def test_officer_decides_and_partner_acknowledges(app, base_url, browser, langua
     context.close()
 
 
-def test_analyst_clicks_75_and_sees_75_references_without_names(demo_app, demo_url, browser):
-    from sqlalchemy import select
-
-    from dossiers.extensions import db
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_analyst_clicks_75_and_sees_75_references_without_names(
+    demo_app, demo_url, browser, language
+):
     from dossiers.models import Person
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    t = translator(language)
+    step = f"{language}-"
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=language)
     page = context.new_page()
-    page.goto(f"{demo_url}/login")
-    page.get_by_label("Email").fill("analyst@demo.example")
-    page.get_by_label("Password").fill(demo_app.config["DEMO_PASSWORDS"]["analyst@demo.example"])
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Protection in 2023").click()
+    email = "analyst@demo.example"
+    sign_in(page, demo_url, email, password=demo_app.config["DEMO_PASSWORDS"][email], t=t)
+    page.get_by_role("link", name=t("Protection in %(y)d") % {"y": 2023}).click()
     page.locator("object.chart").first.wait_for()
-    shot(page, "10-analyst-report-2023")
-    page.get_by_role("link", name="75 threatened-person dossiers with measures: list them").click()
+    shot(page, f"{step}20-analyst-report-2023")
+    label = t("threatened-person dossiers with measures")
+    page.get_by_role("link", name=t("%(v)s %(l)s: list them") % {"v": "75", "l": label}).click()
     page.wait_for_url(f"{demo_url}/statistics/2023/figures/tp_dossiers")
-    shot(page, "11-analyst-75-references")
+    shot(page, f"{step}21-analyst-75-references")
     references = page.locator("table.drill tbody tr td:nth-child(1)").all_inner_texts()
     assert len(references) == 75
     assert all(re.fullmatch(r"TP-2023-\d{4}", r) for r in references)
@@ -213,6 +214,55 @@ def test_analyst_clicks_75_and_sees_75_references_without_names(demo_app, demo_u
     with demo_app.app_context():
         names = set(db.session.scalars(select(Person.name)))
     assert not [n for n in names if n in text]
+    context.close()
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_admin_gives_a_police_zone_an_account(app, base_url, browser, language):
+    t = translator(language)
+    step = f"{language}-"
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language)
+    page = context.new_page()
+    sign_in(page, base_url, "admin@test.example", app, t=t, step=f"{step}3")
+    page.get_by_role("link", name=t("New user")).click()
+    page.get_by_label(t("Email")).fill(f"zone-{language}@test.example")
+    page.get_by_label(t("Full name")).fill("Inspecteur Dubois")
+    page.get_by_label(t("Role")).select_option("partner")
+    page.get_by_role("button", name=t("Save")).click()
+    # Refused: a partner without an organisation and without a password; said in place.
+    errors = page.locator(".invalid-feedback")
+    errors.first.wait_for()
+    shot(page, f"{step}30-admin-refused-form")
+    described = page.get_by_label(t("Organisation")).get_attribute("aria-describedby")
+    assert (
+        described
+        and t("A police partner belongs to an organisation.")
+        in page.locator(f"#{described}").inner_text()
+    )
+    page.get_by_label(t("Organisation")).select_option(label="Police zone Brussels-Capital-Ixelles")
+    page.get_by_label(t("Password")).fill("Tilted-Lantern-Orchard-93")
+    page.get_by_role("button", name=t("Save")).click()
+    page.get_by_text(t("User created.")).wait_for()
+    shot(page, f"{step}31-admin-user-created")
+    assert f"zone-{language}@test.example" in page.content()
+    context.close()
+
+
+def test_the_keyboard_reaches_the_content_first_and_shows_where_it_is(base_url, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl")
+    page = context.new_page()
+    page.goto(f"{base_url}/login")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == translator("nl")("Skip to the content")
+    shot(page, "nl-40-skip-link-focused")
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    page.get_by_label("E-mailadres").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "password"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # the focus ring of app.css, visible on every control
     context.close()
 
 

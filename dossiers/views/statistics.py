@@ -59,12 +59,10 @@ def year(year: int):
 def figure(year: int, key: str):
     """List the rows behind a figure, a page at a time: as many as the figure says."""
     key, group, population, names, day = _drill(year, key)
-    page = report.rows(
-        population,
-        report.unit_of(key),
-        names,
-        after=request.args.get("after"),
-        before=request.args.get("before"),
+    after, before = request.args.get("after"), request.args.get("before")
+    page = report.remembered(
+        ("rows", key, year, group, day, names, after, before),
+        lambda: report.rows(population, report.unit_of(key), names, after=after, before=before),
     )
     _audit_drill(key, year, group, names, page.total, "page")
     return render_template(
