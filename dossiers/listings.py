@@ -6,6 +6,7 @@ Each returns a fixed number of queries whatever the number of rows it lists.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,7 +76,7 @@ def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
         # read by id rather than scanned with an OR.
         by_reference = select(Dossier.id).where(*reference_prefix(text))
         matches: Select | CompoundSelect = by_reference
-        if names.searchable(text):
+        if names.searchable(text) and not REFERENCE_LIKE.match(text):
             matches = union(
                 by_reference,
                 select(DossierPerson.dossier_id).where(
@@ -84,6 +85,10 @@ def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
             )
         query = query.where(Dossier.id.in_(matches))
     return query
+
+
+# The start of a reference ("TP-2023", "vip-2024-00"): nobody's name, no name search.
+REFERENCE_LIKE = re.compile(r"^(TP|VIP)-\d", re.IGNORECASE)
 
 
 def reference_prefix(text: str) -> tuple:
