@@ -83,8 +83,14 @@ def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
                     DossierPerson.person_id.in_(names.person_ids_named(text))
                 ),
             )
-        query = query.where(Dossier.id.in_(matches))
+        # Read the matches first: given a subquery, PostgreSQL may walk every dossier
+        # newest first looking for them, which for a name matching nobody is all of them.
+        first = list(db.session.scalars(select(matches.subquery().c[0]).limit(SEARCH_CAP + 1)))
+        query = query.where(Dossier.id.in_(first if len(first) <= SEARCH_CAP else matches))
     return query
+
+
+SEARCH_CAP = 1000  # more matches than this: a broad search, found early in date order
 
 
 # The start of a reference ("TP-2023", "vip-2024-00"): nobody's name, no name search.
