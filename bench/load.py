@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -166,6 +167,38 @@ def flask(*args: str, env: dict, input_: str | None = None) -> str:
     return result.stdout
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(env: dict) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "--access-logfile",
+            "/dev/null",
+            "dossiers:create_app()",
+        ],
+        cwd=ROOT,
+        env=dict(env, BIND=f"127.0.0.1:{port}", WORKERS="2", LOGIN_RATE_LIMIT="1000 per minute"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server, port
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30)
@@ -210,27 +243,8 @@ def main() -> int:
         )
         partners.append(f"partner{n}@bench.example")
 
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "dossiers:create_app()",
-        ],
-        cwd=ROOT,
-        env=dict(env, BIND=f"127.0.0.1:{port}", WORKERS="2", LOGIN_RATE_LIMIT="1000 per minute"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, port = start_server(env)
     try:
-        time.sleep(3)
         tally, budget = Tally(), [args.requests]
         stop = time.perf_counter() + args.seconds
         began = time.perf_counter()

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from load import PASSWORD, Client, flask  # noqa: E402
+from load import PASSWORD, Client, flask, start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HEY_LINE = {
@@ -91,38 +90,6 @@ def prepare(url: str, factor: int, years: int, last_year: int) -> dict:
         )
         secrets[role] = out.strip().splitlines()[-1].split(": ")[1] if extra == ["--totp"] else None
     return {"env": env, "secrets": secrets, "seed_seconds": seeded}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(env: dict) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "dossiers:create_app()",
-        ],
-        cwd=ROOT,
-        env=dict(env, BIND=f"127.0.0.1:{port}", WORKERS="2", LOGIN_RATE_LIMIT="1000 per minute"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server, port
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def facts(url: str, last_year: int) -> dict:
