@@ -214,15 +214,18 @@ def who_can_see(dossier: Dossier) -> list[Visibility]:
             str(_l("Crisis-centre officers")), officers, _l("Officers see every dossier, in full.")
         )
     ]
+    # Start from this dossier's measures: a join lets SQLite start from the (few)
+    # partner accounts and walk every measure of their services.
+    assigned = select(Measure.organisation_id).where(
+        Measure.dossier_id == dossier.id, Measure.decided_at.is_not(None)
+    )
     partners = db.session.execute(
         select(Organisation.name, User.full_name)
-        .join(Measure, Measure.organisation_id == Organisation.id)
         .join(
             User,
             and_(User.organisation_id == Organisation.id, User.role == Role.PARTNER, User.active),
         )
-        .where(Measure.dossier_id == dossier.id, Measure.decided_at.is_not(None))
-        .distinct()
+        .where(Organisation.id.in_(assigned))
         .order_by(Organisation.name, User.full_name)
     ).all()
     by_organisation: dict[str, list[str]] = {}

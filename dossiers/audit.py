@@ -24,18 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
-from .models import AuditEvent, AuditHead, Dossier, User, now_utc
+from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User, is_dossier_write, now_utc
 
-READ_ACTIONS = frozenset(
-    {
-        "dossier.view",
-        "measure.view",
-        "person.search",
-        "statistics.drill",
-        "statistics.export",
-        "audit.export",
-    }
-)
 GENESIS = "0" * 64
 
 
@@ -169,11 +159,7 @@ def dossier_history(dossier: Dossier) -> list[AuditEvent]:
         db.session.scalars(
             select(AuditEvent)
             .options(joinedload(AuditEvent.actor))
-            .where(
-                AuditEvent.dossier_id == dossier.id,
-                AuditEvent.action.not_in(READ_ACTIONS),
-                AuditEvent.outcome == "ok",
-            )
+            .where(AuditEvent.dossier_id == dossier.id, is_dossier_write())
             .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
         )
     )

@@ -13,11 +13,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from .audit import READ_ACTIONS
 from .casework import RuleBroken
 from .extensions import db
 from .labels import label
-from .models import AuditEvent, Dossier, Measure, Person
+from .models import AuditEvent, Dossier, Measure, Person, is_dossier_write
 
 
 class StaleForm(RuleBroken):
@@ -58,8 +57,7 @@ def check(
             .where(
                 AuditEvent.dossier_id == dossier_id,
                 AuditEvent.sequence > since,
-                AuditEvent.action.not_in(READ_ACTIONS),
-                AuditEvent.outcome == "ok",
+                is_dossier_write(),
             )
             .order_by(AuditEvent.sequence)
             .limit(10)

@@ -1,15 +1,17 @@
 """The audit trail: what it records, what it never holds, and that tampering shows."""
 
+import importlib.util
 import threading
+from pathlib import Path
 
 import pytest
 from builders import dossier_in, new_dossier, officer
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from dossiers import audit
 from dossiers.extensions import db
-from dossiers.models import AuditEvent, DossierState
+from dossiers.models import READ_ACTIONS, WRITES_SQL, AuditEvent, DossierState
 
 
 def actions(app, **where):
@@ -239,3 +241,57 @@ def test_the_admin_searches_and_exports_the_trail(app, login, user):
 def test_the_audit_filter_refuses_bad_input_without_showing_everything(login):
     page = login("admin").get("/admin/audit?since=yesterday&actor_id=abc").text
     assert "Not a valid date value." in page and "No event matches." in page
+
+
+def test_a_dossier_history_shows_its_writes_not_the_reads_of_it(app, login, count_queries):
+    with app.app_context():
+        reference = dossier_in(DossierState.ASSESSMENT).reference
+    session = login("officer")
+    for _ in range(5):
+        session.get(f"/dossiers/{reference}")
+    page = session.get(f"/dossiers/{reference}").text
+    timeline = page[page.index("Timeline") :]
+    assert "Dossier opened" in timeline
+    assert "Dossier read" not in timeline
+
+
+def test_a_dossier_history_is_read_from_the_index_of_writes(app, login):
+    """Every view of a dossier is an event of that dossier; the history must not walk
+    them all, so it must be served by the partial index that leaves the reads out."""
+    with app.app_context():
+        reference = dossier_in(DossierState.ASSESSMENT).reference
+        engine = db.engine
+    sent: list[tuple] = []
+
+    def keep(conn, cursor, statement, parameters, context, many):
+        if "FROM audit_event" in statement and "NOT IN" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        login("officer").get(f"/dossiers/{reference}")
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert sent, "the dossier page read no history"
+    statement, parameters = sent[0]
+    with app.app_context():
+        connection = db.session.connection()
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = " ".join(str(row) for row in rows)
+        else:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plan = " ".join(row[0] for row in rows)
+        db.session.rollback()
+    assert "ix_audit_event_dossier_writes" in plan, plan
+
+
+def test_the_index_of_writes_is_created_as_the_queries_spell_it():
+    spec = importlib.util.spec_from_file_location(
+        "m0009", Path(__file__).parent.parent / "migrations/versions/0009_dossier_history_index.py"
+    )
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.WRITES == WRITES_SQL
+    assert set(READ_ACTIONS) >= {"dossier.view", "measure.view", "person.search"}
