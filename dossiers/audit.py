@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -54,21 +54,23 @@ def digest(event: AuditEvent, key: bytes) -> str:
 
 
 def _claim_next() -> tuple[int, str]:
-    """Take the next sequence number; the head row stays locked until commit."""
+    """Take the next sequence number and the hash it follows; the head row stays locked
+    until commit."""
     bump = (
-        update(AuditHead).where(AuditHead.id == 1).values(last_sequence=AuditHead.last_sequence + 1)
+        update(AuditHead.__table__)
+        .where(AuditHead.id == 1)
+        .values(last_sequence=AuditHead.last_sequence + 1)
+        .returning(AuditHead.last_sequence, AuditHead.last_hash)
     )
-    if db.session.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+    claimed = db.session.execute(bump).first()
+    if claimed is None:
         try:
             with db.session.begin_nested():
                 db.session.add(AuditHead(id=1, last_sequence=0, last_hash=GENESIS))
         except IntegrityError:
             pass  # created meanwhile by another transaction
-        db.session.execute(bump)
-    sequence, last_hash = db.session.execute(
-        select(AuditHead.last_sequence, AuditHead.last_hash).where(AuditHead.id == 1)
-    ).one()
-    return sequence, last_hash
+        claimed = db.session.execute(bump).one()
+    return claimed[0], claimed[1]
 
 
 def record(
@@ -82,7 +84,11 @@ def record(
     outcome: str = "ok",
     **detail: Any,
 ) -> AuditEvent:
-    """Append an audit event in the current transaction; the caller commits it."""
+    """Append an audit event in the current transaction; the caller commits it.
+
+    Three statements, written at once rather than at the next flush: every dossier
+    read passes here, and the head row is locked from the first one to the commit.
+    """
     sequence, previous = _claim_next()
     event = AuditEvent(
         sequence=sequence,
@@ -98,12 +104,46 @@ def record(
         prev_hash=previous,
     )
     event.hash = digest(event, _key())
-    db.session.add(event)
+    db.session.execute(
+        insert(AuditEvent.__table__).values(
+            {column: getattr(event, column) for column in EVENT_COLUMNS}
+        )
+    )
     head: dict[str, Any] = {"last_hash": event.hash}
     if changes_data(action, outcome):
         head["data_version"] = sequence
-    db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(**head))
+    db.session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(**head))
     return event
+
+
+EVENT_COLUMNS = (
+    "sequence",
+    "at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "dossier_id",
+    "remote_addr",
+    "outcome",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+def commit_read() -> None:
+    """Commit a read's audit event, keeping the objects the request already loaded.
+
+    The page is then built from what was read in the transaction that recorded the
+    read; expiring it all at commit would load the dossier a second time.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def changes_data(action: str, outcome: str) -> bool:

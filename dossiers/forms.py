@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
+from babel import support
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,6 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.i18n import messages_path
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -52,12 +58,28 @@ def optional_int(value: object) -> object:
         return value
 
 
-class LoginForm(FlaskForm):
+@functools.cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class Form(FlaskForm):
+    """A FlaskForm whose WTForms messages come from a catalogue read once per language
+    and process; Flask-WTF reads it from disk again on every request."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(str(get_locale()))
+
+
+class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=256)])
 
 
-class TotpForm(FlaskForm):
+class TotpForm(Form):
     code = StringField(
         _l("Code"),
         validators=[DataRequired(REQUIRED), Length(min=6, max=20)],
@@ -65,7 +87,7 @@ class TotpForm(FlaskForm):
     )
 
 
-class DossierFilterForm(FlaskForm):
+class DossierFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -83,14 +105,14 @@ class DossierFilterForm(FlaskForm):
     year = IntegerField(_l("Year opened"), validators=[Optional(), NumberRange(1990, 2100)])
 
 
-class OpenOnForm(FlaskForm):
+class OpenOnForm(Form):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
     on = DateField(_l("Open on"), validators=[Optional()])
 
 
-class DossierForm(FlaskForm):
+class DossierForm(Form):
     kind = SelectField(
         _l("Kind"), choices=choices(DossierKind), validators=[InputRequired(REQUIRED)]
     )
@@ -106,7 +128,7 @@ class DossierForm(FlaskForm):
             raise ValidationError(_l("Give the ground of the threat for a threatened person."))
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=160)])
     function = StringField(_l("Function"), validators=[DataRequired(REQUIRED), Length(max=120)])
     category = SelectField(
@@ -122,18 +144,18 @@ class PersonEditForm(PersonForm):
     seen = HiddenField()
 
 
-class PersonSearchForm(FlaskForm):
+class PersonSearchForm(Form):
     class Meta:
         csrf = False
 
     q = StringField(_l("Find a person already known"), validators=[Optional(), Length(max=100)])
 
 
-class LinkPersonForm(FlaskForm):
+class LinkPersonForm(Form):
     person_id = HiddenField(validators=[DataRequired(REQUIRED)])
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """A form that changes a dossier or measure: it carries what it was rendered from."""
 
     version = HiddenField()
@@ -146,7 +168,7 @@ class ReasonForm(VersionedForm):
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(Form):
     source = SelectField(
         _l("Source"), choices=choices(AssessmentSource), validators=[InputRequired(REQUIRED)]
     )
@@ -191,7 +213,7 @@ class ApprovalForm(VersionedForm):
     )
 
 
-class MeasureForm(FlaskForm):
+class MeasureForm(Form):
     measure_type_id = SelectField(
         _l("Type of measure"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
     )
@@ -218,7 +240,7 @@ class MeasureReportForm(VersionedForm):
     note = TextAreaField(_l("Execution note"), validators=[Optional(), Length(max=5000)])
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = EmailField(
         _l("Email"),
         validators=[
@@ -241,7 +263,7 @@ class UserForm(FlaskForm):
             raise ValidationError(_l("A police partner belongs to an organisation."))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
@@ -257,7 +279,7 @@ class AuditFilterForm(FlaskForm):
     until = DateField(_l("Until"), validators=[Optional()])
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     kind = SelectField(
         _l("Kind"), choices=choices(OrganisationKind), validators=[InputRequired(REQUIRED)]
@@ -265,5 +287,5 @@ class OrganisationForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     language = StringField(validators=[DataRequired(REQUIRED), AnyOf(("nl", "fr", "en"))])

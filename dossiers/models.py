@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -405,11 +406,13 @@ WRITES_SQL = "outcome = 'ok' AND action NOT IN (%s)" % ", ".join(
 )
 
 
+@functools.cache
 def is_dossier_write():
     """The events that changed a dossier: its history, without the (many) reads of it.
 
     The values are written into the SQL, not bound, so that both databases can match the
-    condition to the partial index ix_audit_event_dossier_writes.
+    condition to the partial index ix_audit_event_dossier_writes. Built once: the same
+    condition object also spares SQLAlchemy a new cache key per request.
     """
     from sqlalchemy import and_, literal
 

@@ -169,3 +169,18 @@ def test_a_partner_reads_a_measure_in_french(app, login):
     assert page.status_code == 200
     for phrase in ("Niveau de la menace", "Personne protégée", "Confirmer la réception"):
         assert phrase in page.text
+
+
+def test_the_form_library_messages_follow_the_language_of_each_request(login):
+    session = login("officer")
+    bad_date = {"kind": "threatened_person", "title": "x", "opened_on": "31/02/2023"}
+    for language, message in (
+        ("nl", "Ongeldige datum."),
+        ("fr", "N&#39;est pas une date valide."),
+        ("nl", "Ongeldige datum."),
+        ("en", "Not a valid date value."),
+    ):
+        page = session.post(
+            "/dossiers/new", data=bad_date, headers={"Accept-Language": language}
+        ).text
+        assert message in page, language

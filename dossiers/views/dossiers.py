@@ -69,21 +69,22 @@ def new():
 def detail(reference: str):
     """Show a dossier with its persons, assessments, measures and timeline."""
     dossier = load_dossier(reference, current_user)
-    audit.record(
+    viewed = audit.record(
         "dossier.view",
         actor=current_user,
         object_type="dossier",
         object_id=dossier.id,
         dossier=dossier,
     )
-    db.session.commit()
+    audit.commit_read()
     return render_template(
         "dossiers/detail.html",
         dossier=dossier,
         today=today(),
         history=audit.dossier_history(dossier),
         visibility=who_can_see(dossier),
-        seen=freshness.current_seen(),
+        # Everything up to this page's own audit event is what the page shows.
+        seen=viewed.sequence,
         transitions=_transitions(dossier.id),
         available=workflow.available(dossier),
         reason_form=ReasonForm(),

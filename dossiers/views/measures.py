@@ -53,15 +53,15 @@ def detail(measure_id: int):
     steps = PARTNER_STEPS.get(measure.status, ())
     form.status.choices = options((step.value, LABELS[step]) for step in steps)
     if request.method == "GET":
-        form.version.data, form.seen.data = str(measure.version), str(freshness.current_seen())
-        audit.record(
+        viewed = audit.record(
             "measure.view",
             actor=current_user,
             object_type="measure",
             object_id=measure.id,
             dossier=measure.dossier,
         )
-        db.session.commit()
+        audit.commit_read()
+        form.version.data, form.seen.data = str(measure.version), str(viewed.sequence)
     elif not can_update_measure(current_user, measure):
         flash(_("This measure is lifted; it cannot be reported on."), "danger")
     elif stale := freshness.refusal(measure, form.version.data, form.seen.data):

@@ -127,7 +127,7 @@ def _audit_drill(key, year, group, names, rows, form) -> None:
         rows=rows,
         form=form,
     )
-    db.session.commit()
+    audit.commit_read()
 
 
 def _drill_link(year: int, key: str):
