@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -27,6 +27,9 @@ from .extensions import db
 from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User, is_dossier_write, now_utc
 
 GENESIS = "0" * 64
+# The tables themselves: appends are Core statements, with no unit-of-work flush.
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 
 
 def _key() -> bytes:
@@ -57,7 +60,7 @@ def _claim_next() -> tuple[int, str]:
     """Take the next sequence number and the hash it follows; the head row stays locked
     until commit."""
     bump = (
-        update(AuditHead.__table__)
+        update(_HEAD)
         .where(AuditHead.id == 1)
         .values(last_sequence=AuditHead.last_sequence + 1)
         .returning(AuditHead.last_sequence, AuditHead.last_hash)
@@ -105,14 +108,12 @@ def record(
     )
     event.hash = digest(event, _key())
     db.session.execute(
-        insert(AuditEvent.__table__).values(
-            {column: getattr(event, column) for column in EVENT_COLUMNS}
-        )
+        insert(_EVENTS).values({column: getattr(event, column) for column in EVENT_COLUMNS})
     )
     head: dict[str, Any] = {"last_hash": event.hash}
     if changes_data(action, outcome):
         head["data_version"] = sequence
-    db.session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(**head))
+    db.session.execute(update(_HEAD).where(AuditHead.id == 1).values(**head))
     return event
 
 

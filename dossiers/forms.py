@@ -59,7 +59,7 @@ def optional_int(value: object) -> object:
 
 
 @functools.cache
-def _wtforms_catalogue(locale: str) -> support.Translations:
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 

@@ -401,9 +401,8 @@ READ_ACTIONS = (
 )
 
 
-WRITES_SQL = "outcome = 'ok' AND action NOT IN (%s)" % ", ".join(
-    f"'{name}'" for name in READ_ACTIONS
-)
+_READ_LIST = ", ".join(f"'{name}'" for name in READ_ACTIONS)
+WRITES_SQL = f"outcome = 'ok' AND action NOT IN ({_READ_LIST})"
 
 
 @functools.cache
