@@ -104,9 +104,12 @@ def facts(url: str, last_year: int) -> dict:
             text("SELECT reference FROM dossier WHERE reference LIKE :p ORDER BY reference"),
             {"p": f"TP-{last_year}-%"},
         )
-        # The newest threatened person: a full name, as an officer would type it.
+        # The newest threatened person in a dossier: a full name, as an officer types it.
         name = connection.scalar(
-            text("SELECT name FROM person WHERE function = 'Mayor' ORDER BY id DESC LIMIT 1")
+            text(
+                "SELECT name FROM person WHERE function = 'Mayor' AND id IN "
+                "(SELECT person_id FROM dossier_person) ORDER BY id DESC LIMIT 1"
+            )
         )
         total = connection.scalar(text("SELECT count(*) FROM dossier"))
         deep = connection.execute(

@@ -57,6 +57,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from . import names  # noqa: F401  (its listeners keep the name-search index)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_project_path("migrations")))
     csrf.init_app(app)

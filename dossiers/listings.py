@@ -80,7 +80,7 @@ def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
             matches = union(
                 by_reference,
                 select(DossierPerson.dossier_id).where(
-                    DossierPerson.person_id.in_(names.person_ids_named(text))
+                    DossierPerson.person_id.in_(names.persons_named(text, SEARCH_CAP))
                 ),
             )
         # Read the matches first: given a subquery, PostgreSQL may walk every dossier

@@ -213,6 +213,21 @@ class Person(Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
 
 
+class PersonNameSuffix(Model):
+    """Every ending of every person's name, folded (dossiers/names.py), from three
+    characters on: a search for any part of a name is then one range of one b-tree, and
+    costs what it finds rather than what the table holds."""
+
+    __tablename__ = "person_name_suffix"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    # Byte (code point) order on both databases, so that a prefix is a range.
+    suffix: Mapped[str] = mapped_column(
+        Text().with_variant(Text(collation="C"), "postgresql"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True, index=True)
+
+
 class Event(Model):
     __tablename__ = "event"
     __table_args__ = (CheckConstraint("end_date >= start_date", name="period"),)
@@ -502,36 +517,3 @@ for _dialect, _statements in (
         sa_event.listen(
             AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
         )
-
-
-# Search by any part of a name (dossiers/names.py): an FTS5 trigram table kept in step by
-# triggers on SQLite, a pg_trgm GIN index on PostgreSQL.
-NAME_INDEX_SQLITE = [
-    """CREATE VIRTUAL TABLE person_fts USING fts5(
-        name, content='person', content_rowid='id', tokenize='trigram')""",
-    """CREATE TRIGGER person_fts_insert AFTER INSERT ON person BEGIN
-        INSERT INTO person_fts(rowid, name) VALUES (new.id, new.name); END""",
-    """CREATE TRIGGER person_fts_delete AFTER DELETE ON person BEGIN
-        INSERT INTO person_fts(person_fts, rowid, name) VALUES ('delete', old.id, old.name);
-        END""",
-    """CREATE TRIGGER person_fts_update AFTER UPDATE OF name ON person BEGIN
-        INSERT INTO person_fts(person_fts, rowid, name) VALUES ('delete', old.id, old.name);
-        INSERT INTO person_fts(rowid, name) VALUES (new.id, new.name); END""",
-    "INSERT INTO person_fts(person_fts) VALUES ('rebuild')",
-]
-NAME_INDEX_SQLITE_DROP = ["DROP TABLE IF EXISTS person_fts"]
-NAME_INDEX_POSTGRESQL = [
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX ix_person_name_trgm ON person USING gin (name gin_trgm_ops)",
-]
-# Kept outside the models' metadata: schema comparisons leave them alone.
-NAME_INDEX_OBJECTS = {"person_fts", "ix_person_name_trgm"}
-
-for _statement in NAME_INDEX_SQLITE[:-1]:  # a new table has nothing to rebuild
-    sa_event.listen(Person.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in NAME_INDEX_SQLITE_DROP:
-    sa_event.listen(Person.__table__, "before_drop", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in NAME_INDEX_POSTGRESQL:
-    sa_event.listen(
-        Person.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )

@@ -19,6 +19,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 
+from . import names
 from .audit import GENESIS
 from .demo import FIRST_NAMES, LAST_NAMES
 from .extensions import db
@@ -36,6 +37,7 @@ from .models import (
     MeasureType,
     Organisation,
     Person,
+    PersonNameSuffix,
     ReferenceCounter,
     Role,
     ThreatAssessment,
@@ -137,6 +139,16 @@ def _ids(model: Any, rows: list[dict[str, Any]]) -> list[int]:
     return [row[0] for row in result]
 
 
+def _persons(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert persons with the endings of their names (the ORM's listeners that keep the
+    name index do not see a bulk insert)."""
+    ids = _ids(Person, rows)
+    endings = names.suffix_rows(zip(ids, (row["name"] for row in rows), strict=True))
+    if endings:
+        db.session.execute(insert(PersonNameSuffix), endings)
+    return ids
+
+
 def _name(rng: random.Random) -> str:
     """A Belgian-sounding name, varied as real names are: a search by one finds a few
     persons, not every person of a year (as "Person 2024-17" would, trigram by trigram)."""
@@ -161,8 +173,7 @@ def seed_scale(
     types = {t.code: t.id for t in db.session.scalars(select(MeasureType))}
     rng = random.Random(20240101)  # nosec B311
     chain = _Chain()
-    vips = _ids(
-        Person,
+    vips = _persons(
         [
             {
                 "name": f"VIP {n}",
@@ -257,8 +268,7 @@ def _threatened(year, count, rng, officer, partners, types, known, chain) -> int
         )
     ids = _ids(Dossier, rows)
     _counter(DossierKind.THREATENED_PERSON, year, count)
-    persons = _ids(
-        Person,
+    persons = _persons(
         [
             {
                 "name": _name(rng),

@@ -42,12 +42,6 @@ def get_metadata():
     return target_db.metadata
 
 
-def include_name(name, type_, parent_names):
-    """Leave the name-search index (written by hand in revision 0005) to autogenerate."""
-    from dossiers.names import is_index_object
-    return not is_index_object(name)
-
-
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -97,7 +91,6 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            include_name=include_name,
             **conf_args
         )
 

@@ -6,7 +6,6 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from dossiers.extensions import db
-from dossiers.names import is_index_object
 
 
 def test_migrations_match_the_models_and_downgrade_to_empty(app):
@@ -16,11 +15,7 @@ def test_migrations_match_the_models_and_downgrade_to_empty(app):
         with db.engine.connect() as connection:
             context = MigrationContext.configure(
                 connection,
-                opts={
-                    "compare_type": True,
-                    "render_as_batch": True,
-                    "include_name": lambda name, type_, parents: not is_index_object(name),
-                },
+                opts={"compare_type": True, "render_as_batch": True},
             )
             differences = compare_metadata(context, db.metadata)
         assert differences == []

@@ -66,6 +66,9 @@ def _person_details(form: PersonForm) -> dict:
     }
 
 
+PERSON_SEARCH_CAP = 1000
+
+
 @bp.route("/persons", methods=["GET", "POST"])
 def persons(reference: str):
     """Find a known person to link, or record a new one."""
@@ -77,7 +80,7 @@ def persons(reference: str):
         found = list(
             db.session.scalars(
                 select(Person)
-                .where(Person.id.in_(names.person_ids_named(search.q.data)))
+                .where(Person.id.in_(names.persons_named(search.q.data, PERSON_SEARCH_CAP)))
                 .order_by(Person.name)
                 .limit(20)
             )
