@@ -243,7 +243,7 @@ def test_the_audit_filter_refuses_bad_input_without_showing_everything(login):
     assert "Not a valid date value." in page and "No event matches." in page
 
 
-def test_a_dossier_history_shows_its_writes_not_the_reads_of_it(app, login, count_queries):
+def test_a_dossier_history_shows_its_writes_not_the_reads_of_it(app, login):
     with app.app_context():
         reference = dossier_in(DossierState.ASSESSMENT).reference
     session = login("officer")

@@ -5,7 +5,7 @@ import html
 import re
 
 from builders import dossier_in, new_dossier, officer
-from sqlalchemy import text
+from sqlalchemy import select, text
 from test_dossiers import make_dossiers
 
 from dossiers import casework, names
@@ -195,3 +195,32 @@ def test_the_audit_page_pages_by_sequence(app, login):
     second = session.get(html.unescape(NEXT.search(first).group(1))).text
     following = [int(s) for s in re.findall(r'<td class="text-muted">(\d+)</td>', second)]
     assert following[0] == sequences[-1] - 1
+
+
+def test_the_list_names_three_persons_a_dossier_and_counts_the_rest(app, login, count_queries):
+    with app.app_context():
+        small = new_dossier()
+        casework.add_new_person(small, name="Karel Claes", function="Mayor", actor=officer())
+        summit = new_dossier()
+        for name in ("Eva Wouters", "Bram Aerts", "Dirk Maes", "Ann Jacobs", "Carl Peeters"):
+            casework.add_new_person(summit, name=name, function="Judge", actor=officer())
+        db.session.commit()
+        small_ref, summit_ref = small.reference, summit.reference
+    session = login("officer")
+    with count_queries() as queries:
+        page = session.get("/dossiers/").text
+    rows = {
+        ref: page[page.index(f">{ref}</a>") :].split("</tr>")[0] for ref in (small_ref, summit_ref)
+    }
+    assert "Karel Claes" in rows[small_ref] and "more" not in rows[small_ref]
+    assert "Ann Jacobs, Bram Aerts, Carl Peeters and 2 more" in rows[summit_ref]
+    assert "Dirk Maes" not in rows[summit_ref] and "Eva Wouters" not in rows[summit_ref]
+    with app.app_context():
+        summit = db.session.scalar(select(Dossier).where(Dossier.reference == summit_ref))
+        for n in range(20):
+            casework.add_new_person(summit, name=f"Delegate {n:02}", function="x", actor=officer())
+        db.session.commit()
+    with count_queries() as more:
+        page = session.get("/dossiers/").text
+    assert "and 22 more" in page
+    assert more() == queries()

@@ -10,7 +10,14 @@ from ..access import load_dossier, who_can_see
 from ..casework import RuleBroken, create_dossier
 from ..extensions import db
 from ..forms import DossierFilterForm, DossierForm, ReasonForm
-from ..listings import DOSSIER_ORDER, DossierFilter, current_levels, dossier_list
+from ..listings import (
+    DOSSIER_ORDER,
+    PREVIEW,
+    DossierFilter,
+    current_levels,
+    dossier_list,
+    persons_preview,
+)
 from ..models import DossierKind, DossierState, ThreatGround, Transition, today
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
@@ -36,7 +43,13 @@ def index():
     )
     levels = current_levels(d.id for d in page.items)
     return render_template(
-        "dossiers/index.html", form=form, page=page, levels=levels, args=keyset.filters()
+        "dossiers/index.html",
+        form=form,
+        page=page,
+        levels=levels,
+        persons=persons_preview(d.id for d in page.items),
+        preview=PREVIEW,
+        args=keyset.filters(),
     )
 
 
