@@ -8,6 +8,7 @@ drill-down lists them: a list's length always equals its figure, by construction
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -428,17 +429,37 @@ def _count(population: Select):
     return select(func.count()).select_from(population.subquery()).scalar_subquery()
 
 
+# The report's statements are built once per year (or day) and process: building them
+# costs about as much Python as a year's SQL takes at the real volume, and a statement,
+# once built, is immutable and holds its bounds as values.
+STATEMENTS_KEPT = 256
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _headline_statement(year: int) -> Select:
+    return select(*(_count(FIGURES[k].population(year)).label(k) for k in HEADLINE))
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _breakdown_statement(key: str, year: int) -> Select:
+    grouped = FIGURES[key].population(year).subquery()
+    return select(grouped.c.group, func.count()).group_by(grouped.c.group)
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _open_on_statement(day: dt.date) -> Select:
+    return select(
+        _count(open_dossiers(day)).label("dossiers"), _count(open_persons(day)).label("persons")
+    )
+
+
 def headline_values(year: int) -> dict[str, int]:
     """Every headline figure of the year, in one query."""
-    row = db.session.execute(
-        select(*(_count(FIGURES[k].population(year)).label(k) for k in HEADLINE))
-    ).one()
-    return dict(row._mapping)
+    return dict(db.session.execute(_headline_statement(year)).one()._mapping)
 
 
 def breakdown_values(key: str, year: int) -> dict[Any, int]:
-    grouped = FIGURES[key].population(year).subquery()
-    rows = db.session.execute(select(grouped.c.group, func.count()).group_by(grouped.c.group))
+    rows = db.session.execute(_breakdown_statement(key, year))
     return {_plain(group): count for group, count in rows}
 
 
@@ -449,12 +470,7 @@ def _plain(value: Any) -> Any:
 
 def open_on(day: dt.date) -> dict[str, int]:
     """Dossiers not closed on the day, and the distinct persons in them, in one query."""
-    row = db.session.execute(
-        select(
-            _count(open_dossiers(day)).label("dossiers"), _count(open_persons(day)).label("persons")
-        )
-    ).one()
-    return dict(row._mapping)
+    return dict(db.session.execute(_open_on_statement(day)).one()._mapping)
 
 
 def headline(year: int) -> dict[str, Any]:
