@@ -198,6 +198,24 @@ def seed_scale(
         chain.flush()
         db.session.commit()
         progress(1)
+    today = dt.date.today()
+    if last_year == today.year - 1:
+        # This year so far, so that the newest dossiers are still at intake or in
+        # assessment, as they would be: the dashboard is measured with work in it.
+        elapsed = (today - dt.date(today.year, 1, 1)).days
+        made["dossiers"] += _threatened(
+            today.year,
+            int(TP_PER_YEAR * factor * elapsed / 365),
+            rng,
+            officer,
+            partners,
+            types,
+            known,
+            chain,
+            days_in_year=max(elapsed, 1),
+        )
+        chain.flush()
+        db.session.commit()
     _refresh_planner_statistics()
     return made
 
@@ -243,12 +261,32 @@ def _counter(kind: DossierKind, year: int, last: int) -> None:
     db.session.merge(ReferenceCounter(kind=kind, year=year, last_sequence=last))
 
 
-def _threatened(year, count, rng, officer, partners, types, known, chain) -> int:
-    days = sorted(rng.randrange(365) for _ in range(count))
+def _state_on(day: dt.date, opened: dt.date, ends: dt.date) -> DossierState:
+    if ends <= day:
+        return DossierState.CLOSED
+    age = (day - opened).days
+    if age < 7:
+        return DossierState.INTAKE
+    if age < 21:
+        return DossierState.ASSESSMENT
+    return DossierState.MEASURES_DECIDED
+
+
+LIVE = [MeasureStatus.REQUESTED, MeasureStatus.ACKNOWLEDGED, MeasureStatus.IN_EXECUTION]
+
+
+def _threatened(
+    year, count, rng, officer, partners, types, known, chain, days_in_year=365
+) -> int:
+    days = sorted(rng.randrange(days_in_year) for _ in range(count))
     rows = []
     for n, day in enumerate(days, start=1):
         opened = dt.date(year, 1, 1) + dt.timedelta(days=day)
-        closed = min(opened + dt.timedelta(days=rng.randrange(60, 400)), dt.date.today())
+        ends = opened + dt.timedelta(days=rng.randrange(60, 400))
+        # A dossier whose threat outlasts today is still open: at intake in its first
+        # week, in assessment until its third, then with measures decided.
+        state = _state_on(dt.date.today(), opened, ends)
+        closed = ends if state is DossierState.CLOSED else None
         rows.append(
             {
                 "reference": f"TP-{year}-{n:04d}",
@@ -257,11 +295,11 @@ def _threatened(year, count, rng, officer, partners, types, known, chain) -> int
                 "sequence": n,
                 "title": "Threatened in their function",
                 "opened_on": opened,
-                "state": DossierState.CLOSED,
+                "state": state,
                 "ground": rng.choice(["function", "profession", "social_role"]),
                 "lead_officer_id": officer,
                 "closed_on": closed,
-                "closure_reason": "Threat over",
+                "closure_reason": "Threat over" if closed else None,
                 "version": 1,
                 "created_at": dt.datetime.combine(opened, dt.time(9)),
             }
@@ -292,55 +330,7 @@ def _threatened(year, count, rng, officer, partners, types, known, chain) -> int
         ]
         at = row["created_at"]
         decided = at + dt.timedelta(days=5)
-        measures.append(
-            {
-                "dossier_id": dossier_id,
-                "measure_type_id": types["contact_point"],
-                "description": "Contact person",
-                "organisation_id": rng.choice(partners),
-                "start_date": decided.date(),
-                "end_date": row["closed_on"],
-                "status": MeasureStatus.LIFTED,
-                "execution_note": "",
-                "decided_at": decided,
-                "created_at": at,
-                "updated_at": at,
-                "version": 1,
-            }
-        )
-        assessments.append(
-            {
-                "dossier_id": dossier_id,
-                "source": "ocam",
-                "level": rng.choice([1, 2, 2, 3, 4]),
-                "assessed_on": at.date(),
-                "review_on": at.date() + dt.timedelta(days=180),
-                "summary": "Assessment",
-                "created_at": at,
-                "created_by_id": officer,
-            }
-        )
-        for name, source, target, when in (
-            ("start_assessment", "intake", "assessment", at + dt.timedelta(days=1)),
-            ("decide_measures", "assessment", "measures_decided", decided),
-            (
-                "close",
-                "measures_decided",
-                "closed",
-                dt.datetime.combine(row["closed_on"], dt.time(9)),
-            ),
-        ):
-            transitions.append(
-                {
-                    "dossier_id": dossier_id,
-                    "name": name,
-                    "from_state": source,
-                    "to_state": target,
-                    "actor_id": officer,
-                    "at": when,
-                    "reason": "",
-                }
-            )
+        state = row["state"]
         chain.add(
             "dossier.create",
             at,
@@ -350,15 +340,64 @@ def _threatened(year, count, rng, officer, partners, types, known, chain) -> int
             dossier_id,
             kind="threatened_person",
         )
-        chain.add(
-            "dossier.transition",
-            decided,
-            officer,
-            dossier_id,
-            "dossier",
-            dossier_id,
-            transition="decide_measures",
-        )
+        steps = [("start_assessment", "intake", "assessment", at + dt.timedelta(days=1))]
+        if state is not DossierState.INTAKE:
+            assessments.append(
+                {
+                    "dossier_id": dossier_id,
+                    "source": "ocam",
+                    "level": rng.choice([1, 2, 2, 3, 4]),
+                    "assessed_on": at.date(),
+                    "review_on": at.date() + dt.timedelta(days=180),
+                    "summary": "Assessment",
+                    "created_at": at,
+                    "created_by_id": officer,
+                }
+            )
+        if state in (DossierState.MEASURES_DECIDED, DossierState.CLOSED):
+            steps.append(("decide_measures", "assessment", "measures_decided", decided))
+            measures.append(
+                {
+                    "dossier_id": dossier_id,
+                    "measure_type_id": types["contact_point"],
+                    "description": "Contact person",
+                    "organisation_id": rng.choice(partners),
+                    "start_date": decided.date(),
+                    "end_date": row["closed_on"],
+                    "status": MeasureStatus.LIFTED if row["closed_on"] else rng.choice(LIVE),
+                    "execution_note": "",
+                    "decided_at": decided,
+                    "created_at": at,
+                    "updated_at": at,
+                    "version": 1,
+                }
+            )
+            chain.add(
+                "dossier.transition",
+                decided,
+                officer,
+                dossier_id,
+                "dossier",
+                dossier_id,
+                transition="decide_measures",
+            )
+        if row["closed_on"]:
+            closing = dt.datetime.combine(row["closed_on"], dt.time(9))
+            steps.append(("close", "measures_decided", "closed", closing))
+        if state is DossierState.INTAKE:
+            steps = []
+        transitions += [
+            {
+                "dossier_id": dossier_id,
+                "name": name,
+                "from_state": source,
+                "to_state": target,
+                "actor_id": officer,
+                "at": when,
+                "reason": "",
+            }
+            for name, source, target, when in steps
+        ]
     known.extend(persons[: len(persons) // 10])
     for model, batch in (
         (DossierPerson, links),
