@@ -275,9 +275,7 @@ def _state_on(day: dt.date, opened: dt.date, ends: dt.date) -> DossierState:
 LIVE = [MeasureStatus.REQUESTED, MeasureStatus.ACKNOWLEDGED, MeasureStatus.IN_EXECUTION]
 
 
-def _threatened(
-    year, count, rng, officer, partners, types, known, chain, days_in_year=365
-) -> int:
+def _threatened(year, count, rng, officer, partners, types, known, chain, days_in_year=365) -> int:
     days = sorted(rng.randrange(days_in_year) for _ in range(count))
     rows = []
     for n, day in enumerate(days, start=1):
