@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from . import names
 from .extensions import db
-from .keyset import Key
+from .keyset import Key, count
 from .models import (
     Dossier,
     DossierKind,
@@ -25,6 +25,7 @@ from .models import (
     MeasureStatus,
     Person,
     ThreatAssessment,
+    is_open_dossier,
 )
 
 
@@ -152,7 +153,32 @@ def reference_prefix(text: str) -> tuple:
 DOSSIER_ORDER = (Key(Dossier.opened_on, descending=True), Key(Dossier.id, descending=True))
 
 
-def needing_action(limit: int = 50) -> list[Dossier]:
+# The dashboard shows the most urgent of each kind of work, and counts all of it.
+DASHBOARD_ROWS = 25
+DASHBOARD_COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Workload:
+    count: int
+    capped: bool  # more than `count`
+
+
+def workload(on: dt.date) -> dict[str, Workload]:
+    """How much work of each kind waits, each counted in an index range, up to a cap."""
+    waiting = {
+        "action": select(Dossier.id).where(
+            Dossier.state.in_([DossierState.INTAKE, DossierState.ASSESSMENT])
+        ),
+        "reviews": select(Dossier.id).where(is_open_dossier(), Dossier.review_on <= on),
+        "unacknowledged": select(Measure.id).where(
+            Measure.status == MeasureStatus.REQUESTED, Measure.decided_at.is_not(None)
+        ),
+    }
+    return {name: Workload(*count(query, DASHBOARD_COUNT_CAP)) for name, query in waiting.items()}
+
+
+def needing_action(limit: int = DASHBOARD_ROWS) -> list[Dossier]:
     """The oldest dossiers at intake or in assessment.
 
     The first `limit` of each state, read in order from the (state, opened_on) index,
@@ -178,31 +204,27 @@ def needing_action(limit: int = 50) -> list[Dossier]:
     )
 
 
-def reviews_due(on: dt.date, limit: int = 50) -> list[tuple[Dossier, int, dt.date | None]]:
-    """Dossiers not closed whose current assessment asks for a review by `on`.
+def reviews_due(
+    on: dt.date, limit: int = DASHBOARD_ROWS
+) -> list[tuple[Dossier, int | None, dt.date]]:
+    """Dossiers not closed whose current assessment asks for a review by `on`, the most
+    overdue first, with their current level.
 
-    Starts from the dossiers still open (an index range on state) and reads each one's
-    latest assessment by index, rather than ranking every assessment ever made."""
-    latest = (
-        select(ThreatAssessment.id)
-        .where(ThreatAssessment.dossier_id == Dossier.id)
-        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())
-        .limit(1)
-        .correlate(Dossier)
-        .scalar_subquery()
+    Read in order from the open dossiers' index on their current review date (kept on
+    the dossier), so that the cost follows the limit, not the number of open dossiers."""
+    due = list(
+        db.session.scalars(
+            select(Dossier)
+            .where(is_open_dossier(), Dossier.review_on <= on)
+            .order_by(Dossier.review_on, Dossier.id)
+            .limit(limit)
+        )
     )
-    open_states = [s for s in DossierState if s is not DossierState.CLOSED]
-    rows = db.session.execute(
-        select(Dossier, ThreatAssessment.level, ThreatAssessment.review_on)
-        .join(ThreatAssessment, ThreatAssessment.id == latest)
-        .where(Dossier.state.in_(open_states), ThreatAssessment.review_on <= on)
-        .order_by(ThreatAssessment.review_on, Dossier.id)
-        .limit(limit)
-    )
-    return [(d, level, review_on) for d, level, review_on in rows]
+    levels = current_levels(d.id for d in due)
+    return [(d, levels.get(d.id), d.review_on) for d in due if d.review_on is not None]
 
 
-def unacknowledged_measures(limit: int = 50) -> list[Measure]:
+def unacknowledged_measures(limit: int = DASHBOARD_ROWS) -> list[Measure]:
     return list(
         db.session.scalars(
             select(Measure)

@@ -117,6 +117,16 @@ class MeasureStatus(StrEnum):
     LIFTED = "lifted"
 
 
+# Spelled the same in the partial index and in the query (is_current_measure).
+CURRENT_MEASURE_SQL = "status <> 'lifted'"
+
+
+def is_current_measure():
+    from sqlalchemy import literal
+
+    return Measure.status != literal(MeasureStatus.LIFTED.value, literal_execute=True)
+
+
 class Organisation(Model):
     __tablename__ = "organisation"
 
@@ -258,6 +268,16 @@ class DossierPerson(Model):
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
 
 
+# Spelled the same in the partial index and in the query (is_open_dossier).
+OPEN_DOSSIER_SQL = "state <> 'closed'"
+
+
+def is_open_dossier():
+    from sqlalchemy import literal
+
+    return Dossier.state != literal(DossierState.CLOSED.value, literal_execute=True)
+
+
 class Dossier(Model):
     __tablename__ = "dossier"
     __table_args__ = (
@@ -267,6 +287,15 @@ class Dossier(Model):
         # The list's order, newest first: a page is an index range however deep it is.
         Index("ix_dossier_opened_on_id", "opened_on", "id"),
         Index("ix_dossier_year_opened_on", "year", "opened_on"),
+        # The dashboard's reviews due: open dossiers by the review date of their current
+        # assessment, read in order however many dossiers the history holds.
+        Index(
+            "ix_dossier_open_review_on",
+            "review_on",
+            "id",
+            sqlite_where=text(OPEN_DOSSIER_SQL),
+            postgresql_where=text(OPEN_DOSSIER_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -288,6 +317,9 @@ class Dossier(Model):
     )
     opened_on: Mapped[dt.date] = mapped_column(Date)
     ground: Mapped[ThreatGround | None] = mapped_column(enum_type(ThreatGround))
+    # The review date of the current (latest) assessment, kept by the listeners below
+    # ThreatAssessment: the dashboard reads it by index.
+    review_on: Mapped[dt.date | None] = mapped_column(Date)
     lead_officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
     approval_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -336,6 +368,28 @@ class ThreatAssessment(Model):
     created_by: Mapped[User | None] = relationship()
 
 
+# The latest assessment by (assessed_on, id) is the current one, as everywhere else.
+REVIEW_DATE_SQL = (
+    "UPDATE dossier SET review_on = (SELECT ta.review_on FROM threat_assessment ta "
+    "WHERE ta.dossier_id = dossier.id ORDER BY ta.assessed_on DESC, ta.id DESC LIMIT 1)"
+)
+
+
+def refresh_review_dates(connection, dossier_id: int | None = None) -> None:
+    """Set dossiers' review_on from their current assessment (one dossier, or all)."""
+    if dossier_id is None:
+        connection.execute(text(REVIEW_DATE_SQL))
+    else:
+        connection.execute(text(REVIEW_DATE_SQL + " WHERE id = :id"), {"id": dossier_id})
+
+
+@sa_event.listens_for(ThreatAssessment, "after_insert")
+@sa_event.listens_for(ThreatAssessment, "after_update")
+@sa_event.listens_for(ThreatAssessment, "after_delete")
+def _follow_current_assessment(_mapper, connection, assessment) -> None:
+    refresh_review_dates(connection, assessment.dossier_id)
+
+
 class MeasureType(Model):
     __tablename__ = "measure_type"
 
@@ -352,6 +406,16 @@ class Measure(Model):
         Index("ix_measure_partner_list", "organisation_id", "status", "start_date", "id"),
         # The dashboard's decided measures still waiting for a partner, oldest first.
         Index("ix_measure_status_decided_at", "status", "decided_at"),
+        # A partner's current measures (any status but lifted), newest first: one range
+        # read in order, where three status ranges had to be merged and sorted.
+        Index(
+            "ix_measure_partner_current",
+            "organisation_id",
+            "start_date",
+            "id",
+            sqlite_where=text(CURRENT_MEASURE_SQL),
+            postgresql_where=text(CURRENT_MEASURE_SQL),
+        ),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="period"),
     )
 

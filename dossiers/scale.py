@@ -44,6 +44,7 @@ from .models import (
     Transition,
     User,
     VipCategory,
+    refresh_review_dates,
 )
 
 TP_PER_YEAR = 80  # the demo's threatened-person dossiers a year, with and without measures
@@ -216,6 +217,8 @@ def seed_scale(
         )
         chain.flush()
         db.session.commit()
+    refresh_review_dates(db.session.connection())  # bulk inserts pass by the listeners
+    db.session.commit()
     _refresh_planner_statistics()
     return made
 

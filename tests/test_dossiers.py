@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from dossiers import casework
 from dossiers.extensions import db
 from dossiers.models import (
+    AssessmentSource,
     AuditEvent,
     Dossier,
     DossierKind,
@@ -343,3 +344,58 @@ def test_times_show_on_the_crisis_centres_clock(app, login):
         reference = dossier.reference
     page = login("officer").get(f"/dossiers/{reference}").text
     assert "01/07/2024 12:00" in page  # 10:00 UTC is noon in Brussels in summer
+
+
+def test_reviews_due_follow_the_current_assessment_of_open_dossiers(app, login):
+    today = dt.date.today()
+
+    def dated(dossier, assessed_days_ago, review_days_ago):
+        assessment = dossier.assessments[0]
+        assessment.assessed_on = today - dt.timedelta(days=assessed_days_ago)
+        assessment.review_on = today - dt.timedelta(days=review_days_ago)
+        db.session.commit()
+
+    def assess(dossier, assessed_on, review_on):
+        casework.record_assessment(
+            dossier,
+            source=AssessmentSource.OCAM,
+            level=3,
+            assessed_on=assessed_on,
+            review_on=review_on,
+            summary="",
+            actor=officer(),
+        )
+        db.session.commit()
+
+    with app.app_context():
+        older, newer, renewed = (dossier_in(DossierState.MEASURES_DECIDED) for _ in range(3))
+        dated(older, 40, 10)
+        dated(newer, 30, 2)
+        dated(renewed, 30, 5)
+        assess(renewed, today, today + dt.timedelta(days=90))  # reassessed: not due
+        # A back-dated assessment is not the current one: the review stays as it was.
+        assess(newer, today - dt.timedelta(days=60), today + dt.timedelta(days=300))
+        closed = dossier_in(DossierState.CLOSED)
+        dated(closed, 200, 100)
+        refs = [d.reference for d in (older, newer, renewed, closed)]
+    page = login("officer").get("/dashboard/").text
+    reviews = page[page.index("Threat reviews due") : page.index("not yet acknowledged")]
+    assert refs[0] in reviews and refs[1] in reviews
+    assert reviews.index(refs[0]) < reviews.index(refs[1])  # the most overdue first
+    assert refs[2] not in reviews and refs[3] not in reviews
+
+
+def test_the_dashboard_counts_all_waiting_work_and_shows_the_first(app, login, monkeypatch):
+    from dossiers import listings
+
+    monkeypatch.setattr(listings, "DASHBOARD_ROWS", 2)
+    with app.app_context():
+        oldest = [new_dossier().reference for _ in range(3)]
+    page = login("officer").get("/dashboard/").text
+    action = page[page.index("Dossiers needing action") : page.index("Threat reviews due")]
+    assert '<span class="badge bg-secondary">3</span>' in action
+    assert "The first 2 are shown." in action
+    assert sum(ref in action for ref in oldest) == 2
+    monkeypatch.setattr(listings, "DASHBOARD_COUNT_CAP", 2)
+    page = login("officer").get("/dashboard/").text
+    assert '<span class="badge bg-secondary">2+</span>' in page

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from ..listings import needing_action, reviews_due, unacknowledged_measures
+from .. import listings
 from ..models import today
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -10,10 +10,14 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 @bp.get("/")
 def index():
-    """Show dossiers needing action, reviews due and unacknowledged measures."""
+    """Show the most urgent dossiers needing action, reviews due and unacknowledged
+    measures, with how many of each wait."""
+    day, rows = today(), listings.DASHBOARD_ROWS
     return render_template(
         "dashboard/index.html",
-        needing_action=needing_action(),
-        reviews_due=reviews_due(today()),
-        unacknowledged=unacknowledged_measures(),
+        needing_action=listings.needing_action(rows),
+        reviews_due=listings.reviews_due(day, rows),
+        unacknowledged=listings.unacknowledged_measures(rows),
+        waiting=listings.workload(day),
+        shown=rows,
     )

@@ -14,7 +14,7 @@ from ..forms import MeasureReportForm
 from ..keyset import Key
 from ..labels import LABELS, options
 from ..listings import current_levels
-from ..models import Measure, MeasureStatus, today
+from ..models import Measure, MeasureStatus, is_current_measure, today
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 
@@ -24,7 +24,7 @@ def index():
     """List the organisation's current measures, or with ?show=lifted its lifted ones."""
     lifted = request.args.get("show") == "lifted"
     query = scoped_measures(current_user).where(
-        Measure.status == MeasureStatus.LIFTED if lifted else Measure.status.in_(CURRENT_STATUSES)
+        Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
     )
     page = keyset.window(
         query, NEWEST_FIRST, after=request.args.get("after"), before=request.args.get("before")
@@ -40,8 +40,6 @@ def index():
     )
 
 
-# Spelled out, not "!= lifted", so that the list is index ranges on (organisation, status).
-CURRENT_STATUSES = [s for s in MeasureStatus if s != MeasureStatus.LIFTED]
 NEWEST_FIRST = (Key(Measure.start_date, descending=True), Key(Measure.id, descending=True))
 
 
