@@ -1,8 +1,10 @@
 """Extension instances, unbound; create_app() binds them."""
 
 import sqlite3
+from functools import cached_property
 
-from flask_babel import Babel
+from flask import g
+from flask_babel import Babel, Domain
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -46,6 +48,35 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+
+
+class RequestDomain(Domain):
+    """Flask-Babel's message domain, keeping the request's catalogue for the request.
+
+    The stock lookup goes through the request globals three times and formats the
+    locale for each of the hundred-odd messages of a page; this looks once, and again
+    only when the request's locale is another (Flask-Babel's refresh() forgets it).
+    """
+
+    def get_translations(self):
+        state = g.get("_flask_babel") if g else None
+        kept = getattr(state, "kept_translations", None)
+        if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+            return kept[1]
+        translations = super().get_translations()
+        state = g.get("_flask_babel") if g else None
+        locale = getattr(state, "babel_locale", None)
+        if locale is not None:
+            state.kept_translations = (locale, translations)  # type: ignore[union-attr]
+        return translations
+
+
+class RequestBabel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return RequestDomain(domain=self.domain)
+
+
+babel = RequestBabel()
 # Limits apply only where a view asks (sign-in); storage comes from the configuration.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -184,3 +184,13 @@ def test_the_form_library_messages_follow_the_language_of_each_request(login):
             "/dossiers/new", data=bad_date, headers={"Accept-Language": language}
         ).text
         assert message in page, language
+
+
+def test_the_kept_catalogue_follows_a_change_of_language_within_a_request(app):
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context("/", headers={"Accept-Language": "nl"}):
+        assert gettext("Sign in") == "Aanmelden"
+        with force_locale("fr"):
+            assert gettext("Sign in") == "Se connecter"
+        assert gettext("Sign in") == "Aanmelden"
