@@ -69,16 +69,21 @@ def with_person(dossier: Dossier, name: str = "Jan Peeters") -> Dossier:
     return dossier
 
 
-def ready_to_decide(dossier: Dossier, partner: str = "Police zone") -> Measure:
-    casework.record_assessment(
+def assess(dossier: Dossier, on: dt.date, review_on: dt.date | None = None, level: int = 3):
+    """An OCAM assessment of the dossier, recorded by the officer."""
+    return casework.record_assessment(
         dossier,
         source=AssessmentSource.OCAM,
-        level=3,
-        assessed_on=dossier.opened_on,
-        review_on=None,
+        level=level,
+        assessed_on=on,
+        review_on=review_on,
         summary="Threat letters",
         actor=officer(),
     )
+
+
+def ready_to_decide(dossier: Dossier, partner: str = "Police zone") -> Measure:
+    assess(dossier, dossier.opened_on)
     measure = casework.add_measure(
         dossier,
         measure_type=measure_type(),

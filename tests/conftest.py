@@ -265,3 +265,36 @@ def count_queries(app: Flask):
 
 
 TODAY = dt.date.today()
+
+
+def plan_of(app, login, role, url, marker):
+    """The query plan of the statement holding `marker` that the page ran."""
+    with app.app_context():
+        engine = db.engine
+    sent = []
+
+    def keep(conn, cursor, statement, parameters, context, many):
+        if marker in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert login(role).get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert sent, f"{url} ran no statement with {marker}"
+    statement, parameters = sent[0]
+    with app.app_context():
+        connection = db.session.connection()
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = " ".join(str(row) for row in rows)
+        else:
+            # A few rows make a scan and a sort cheaper; forbid them (as far as PostgreSQL
+            # can) to see whether the index serves the rows in order.
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plan = " ".join(row[0] for row in rows)
+        db.session.rollback()
+    return plan

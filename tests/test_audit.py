@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from builders import dossier_in, new_dossier, officer
-from sqlalchemy import event, func, select, text
+from conftest import plan_of
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from dossiers import audit
@@ -260,30 +261,7 @@ def test_a_dossier_history_is_read_from_the_index_of_writes(app, login):
     them all, so it must be served by the partial index that leaves the reads out."""
     with app.app_context():
         reference = dossier_in(DossierState.ASSESSMENT).reference
-        engine = db.engine
-    sent: list[tuple] = []
-
-    def keep(conn, cursor, statement, parameters, context, many):
-        if "FROM audit_event" in statement and "NOT IN" in statement:
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        login("officer").get(f"/dossiers/{reference}")
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    assert sent, "the dossier page read no history"
-    statement, parameters = sent[0]
-    with app.app_context():
-        connection = db.session.connection()
-        if engine.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plan = " ".join(str(row) for row in rows)
-        else:
-            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-            plan = " ".join(row[0] for row in rows)
-        db.session.rollback()
+    plan = plan_of(app, login, "officer", f"/dossiers/{reference}", "NOT IN (")
     assert "ix_audit_event_dossier_writes" in plan, plan
 
 

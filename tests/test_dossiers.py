@@ -4,13 +4,12 @@ import datetime as dt
 import re
 import threading
 
-from builders import dossier_in, new_dossier, officer, with_person
+from builders import assess, dossier_in, new_dossier, officer, with_person
 from sqlalchemy import func, select
 
 from dossiers import casework
 from dossiers.extensions import db
 from dossiers.models import (
-    AssessmentSource,
     AuditEvent,
     Dossier,
     DossierKind,
@@ -355,26 +354,16 @@ def test_reviews_due_follow_the_current_assessment_of_open_dossiers(app, login):
         assessment.review_on = today - dt.timedelta(days=review_days_ago)
         db.session.commit()
 
-    def assess(dossier, assessed_on, review_on):
-        casework.record_assessment(
-            dossier,
-            source=AssessmentSource.OCAM,
-            level=3,
-            assessed_on=assessed_on,
-            review_on=review_on,
-            summary="",
-            actor=officer(),
-        )
-        db.session.commit()
-
     with app.app_context():
         older, newer, renewed = (dossier_in(DossierState.MEASURES_DECIDED) for _ in range(3))
         dated(older, 40, 10)
         dated(newer, 30, 2)
         dated(renewed, 30, 5)
         assess(renewed, today, today + dt.timedelta(days=90))  # reassessed: not due
+        db.session.commit()
         # A back-dated assessment is not the current one: the review stays as it was.
         assess(newer, today - dt.timedelta(days=60), today + dt.timedelta(days=300))
+        db.session.commit()
         closed = dossier_in(DossierState.CLOSED)
         dated(closed, 200, 100)
         refs = [d.reference for d in (older, newer, renewed, closed)]

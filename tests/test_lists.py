@@ -5,7 +5,8 @@ import html
 import re
 
 from builders import dossier_in, new_dossier, officer
-from sqlalchemy import event, select, text
+from conftest import plan_of
+from sqlalchemy import select, text
 from test_dossiers import make_dossiers
 
 from dossiers import casework, names
@@ -224,39 +225,6 @@ def test_the_list_names_three_persons_a_dossier_and_counts_the_rest(app, login, 
         page = session.get("/dossiers/").text
     assert "and 22 more" in page
     assert more() == queries()
-
-
-def plan_of(app, login, role, url, marker):
-    """The query plan of the statement holding `marker` that the page ran."""
-    with app.app_context():
-        engine = db.engine
-    sent = []
-
-    def keep(conn, cursor, statement, parameters, context, many):
-        if marker in statement:
-            sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        assert login(role).get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    assert sent, f"{url} ran no statement with {marker}"
-    statement, parameters = sent[0]
-    with app.app_context():
-        connection = db.session.connection()
-        if engine.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plan = " ".join(str(row) for row in rows)
-        else:
-            # A few rows make a scan and a sort cheaper; forbid them (as far as PostgreSQL
-            # can) to see whether the index serves the rows in order.
-            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-                connection.exec_driver_sql(f"SET LOCAL {setting} = off")
-            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-            plan = " ".join(row[0] for row in rows)
-        db.session.rollback()
-    return plan
 
 
 def test_current_work_is_read_from_partial_indexes(app, login):

@@ -4,7 +4,7 @@ on the number of queries."""
 import datetime as dt
 import re
 
-from builders import measure_type, new_dossier, officer, org
+from builders import assess, measure_type, new_dossier, officer, org
 
 from dossiers import casework, report, statistics, workflow
 from dossiers.extensions import db
@@ -19,15 +19,7 @@ def decided_tp(opened, names=("Jan Peeters",), measure_start=None, for_person=No
     for name in names:
         casework.add_new_person(dossier, name=name, function="Mayor", actor=officer())
     workflow.transition(dossier, "start_assessment", officer())
-    casework.record_assessment(
-        dossier,
-        source=AssessmentSource.OCAM,
-        level=2,
-        assessed_on=opened,
-        review_on=None,
-        summary="s",
-        actor=officer(),
-    )
+    assess(dossier, opened, level=2)
     casework.add_measure(
         dossier,
         measure_type=measure_type(),
