@@ -202,12 +202,15 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from . import access
-    from .labels import label, measure_type_name
+    from .labels import label, level_badge, measure_type_name, state_badge, status_badge
     from .models import DossierState
 
     app.context_processor(access.template_helpers)
     app.jinja_env.globals["DossierState"] = DossierState
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals.update(
+        level_badge=level_badge, state_badge=state_badge, status_badge=status_badge
+    )
     app.context_processor(lambda: {"current_language": str(get_locale() or "en")})
     app.jinja_env.filters["num"] = format_decimal
     app.jinja_env.filters["label"] = label

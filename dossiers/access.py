@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NoReturn
 
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, and_, false, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, and_, bindparam, false, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
 from .extensions import db, login_manager
-from .models import Dossier, Measure, MeasureStatus, Organisation, Role, User
+from .models import (
+    Dossier,
+    DossierPerson,
+    Measure,
+    MeasureStatus,
+    Organisation,
+    Person,
+    Role,
+    ThreatAssessment,
+    User,
+)
 
 # Not an empty set: an endpoint whose role set ends up empty must mean nobody, not anyone.
 PUBLIC: frozenset[Role | str] = frozenset({"anyone, signed in or not"})
@@ -144,25 +156,48 @@ def can_update_measure(user: User, measure: Measure) -> bool:
 
 
 def load_dossier(reference: str, user: User) -> Dossier:
-    """Load a dossier the user may see, or answer 404."""
+    """Load a dossier the user may see, or answer 404, with its persons, assessments and
+    measures (in their relationships' order)."""
     if not has_role(user, *DOSSIER_ROLES) or not REFERENCE.fullmatch(reference.upper()):
         refuse(404)
-    dossier = db.session.scalar(
-        select(Dossier)
-        .options(
-            joinedload(Dossier.event),
-            joinedload(Dossier.lead_officer),
-            selectinload(Dossier.persons),
-            selectinload(Dossier.assessments),
-            selectinload(Dossier.measures).joinedload(Measure.organisation),
-            selectinload(Dossier.measures).joinedload(Measure.measure_type),
-            selectinload(Dossier.measures).joinedload(Measure.person),
-        )
-        .where(Dossier.reference == reference.upper())
-    )
+    by_reference, persons, assessments, measures = _dossier_statements()
+    dossier = db.session.scalar(by_reference, {"reference": reference.upper()})
     if dossier is None or not can_view_dossier(user, dossier):
         refuse(404)
+    # Loaded by statements built once: selectinload builds its statement anew at each
+    # load, which cost more than the queries themselves on this page.
+    key = {"dossier_id": dossier.id}
+    set_committed_value(dossier, "persons", list(db.session.scalars(persons, key)))
+    set_committed_value(dossier, "assessments", list(db.session.scalars(assessments, key)))
+    set_committed_value(dossier, "measures", list(db.session.scalars(measures, key).unique()))
     return dossier
+
+
+@cache
+def _dossier_statements() -> tuple[
+    Select[Dossier], Select[Person], Select[ThreatAssessment], Select[Measure]
+]:
+    dossier_id: Any = bindparam("dossier_id")
+    return (
+        select(Dossier)
+        .options(joinedload(Dossier.event), joinedload(Dossier.lead_officer))
+        .where(Dossier.reference == bindparam("reference")),
+        select(Person)
+        .join(DossierPerson, DossierPerson.person_id == Person.id)
+        .where(DossierPerson.dossier_id == dossier_id)
+        .order_by(Person.name),
+        select(ThreatAssessment)
+        .where(ThreatAssessment.dossier_id == dossier_id)
+        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()),
+        select(Measure)
+        .options(
+            joinedload(Measure.organisation),
+            joinedload(Measure.measure_type),
+            joinedload(Measure.person),
+        )
+        .where(Measure.dossier_id == dossier_id)
+        .order_by(Measure.id),
+    )
 
 
 def partner_measures(user: User) -> Select[Measure]:
@@ -202,32 +237,14 @@ class Visibility:
 
 def who_can_see(dossier: Dossier) -> list[Visibility]:
     """The dossier's access trace for officers, from the same rules that enforce it."""
-    officers = list(
-        db.session.scalars(
-            select(User.full_name)
-            .where(User.role == Role.OFFICER, User.active)
-            .order_by(User.full_name)
-        )
-    )
+    officers_query, partners_query = _visibility_statements()
+    officers = list(db.session.scalars(officers_query))
     lines = [
         Visibility(
             str(_l("Crisis-centre officers")), officers, _l("Officers see every dossier, in full.")
         )
     ]
-    # Start from this dossier's measures: a join lets SQLite start from the (few)
-    # partner accounts and walk every measure of their services.
-    assigned = select(Measure.organisation_id).where(
-        Measure.dossier_id == dossier.id, Measure.decided_at.is_not(None)
-    )
-    partners = db.session.execute(
-        select(Organisation.name, User.full_name)
-        .join(
-            User,
-            and_(User.organisation_id == Organisation.id, User.role == Role.PARTNER, User.active),
-        )
-        .where(Organisation.id.in_(assigned))
-        .order_by(Organisation.name, User.full_name)
-    ).all()
+    partners = db.session.execute(partners_query, {"dossier_id": dossier.id}).all()
     by_organisation: dict[str, list[str]] = {}
     for organisation, name in partners:
         by_organisation.setdefault(organisation, []).append(name)
@@ -257,6 +274,30 @@ def who_can_see(dossier: Dossier) -> list[Visibility]:
         )
     )
     return lines
+
+
+@cache
+def _visibility_statements() -> tuple[Select[str], Select[str, str]]:
+    officers = (
+        select(User.full_name)
+        .where(User.role == Role.OFFICER, User.active)
+        .order_by(User.full_name)
+    )
+    # Start from this dossier's measures: a join lets SQLite start from the (few)
+    # partner accounts and walk every measure of their services.
+    assigned = select(Measure.organisation_id).where(
+        Measure.dossier_id == bindparam("dossier_id"), Measure.decided_at.is_not(None)
+    )
+    partners = (
+        select(Organisation.name, User.full_name)
+        .join(
+            User,
+            and_(User.organisation_id == Organisation.id, User.role == Role.PARTNER, User.active),
+        )
+        .where(Organisation.id.in_(assigned))
+        .order_by(Organisation.name, User.full_name)
+    )
+    return officers, partners
 
 
 def template_helpers() -> dict[str, Any]:

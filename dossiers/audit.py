@@ -16,10 +16,11 @@ import hmac
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -56,15 +57,28 @@ def digest(event: AuditEvent, key: bytes) -> str:
     return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
 
 
+# Built once: every dossier read appends an event, and building a statement costs as
+# much as running it on SQLite.
+@cache
+def _bump() -> Any:
+    return (
+        update(_HEAD)
+        .where(_HEAD.c.id == 1)
+        .values(last_sequence=_HEAD.c.last_sequence + 1)
+        .returning(_HEAD.c.last_sequence, _HEAD.c.last_hash)
+    )
+
+
+@cache
+def _append() -> tuple[Any, Any]:
+    """The event's insert and the head's update, its values given at execution."""
+    return insert(_EVENTS), update(_HEAD).where(_HEAD.c.id == 1)
+
+
 def _claim_next() -> tuple[int, str]:
     """Take the next sequence number and the hash it follows; the head row stays locked
     until commit."""
-    bump = (
-        update(_HEAD)
-        .where(AuditHead.id == 1)
-        .values(last_sequence=AuditHead.last_sequence + 1)
-        .returning(AuditHead.last_sequence, AuditHead.last_hash)
-    )
+    bump = _bump()
     claimed = db.session.execute(bump).first()
     if claimed is None:
         try:
@@ -107,13 +121,12 @@ def record(
         prev_hash=previous,
     )
     event.hash = digest(event, _key())
-    db.session.execute(
-        insert(_EVENTS).values({column: getattr(event, column) for column in EVENT_COLUMNS})
-    )
+    append_event, move_head = _append()
+    db.session.execute(append_event, {column: getattr(event, column) for column in EVENT_COLUMNS})
     head: dict[str, Any] = {"last_hash": event.hash}
     if changes_data(action, outcome):
         head["data_version"] = sequence
-    db.session.execute(update(_HEAD).where(AuditHead.id == 1).values(**head))
+    db.session.execute(move_head, head)
     return event
 
 
@@ -196,13 +209,16 @@ def verify(batch: int = 2000, progress: Callable[[int], None] = lambda n: None) 
 
 def dossier_history(dossier: Dossier) -> list[AuditEvent]:
     """Return the writes on a dossier, newest first, with their actors, in one query."""
-    return list(
-        db.session.scalars(
-            select(AuditEvent)
-            .options(joinedload(AuditEvent.actor))
-            .where(AuditEvent.dossier_id == dossier.id, is_dossier_write())
-            .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
-        )
+    return list(db.session.scalars(_history(), {"dossier_id": dossier.id}))
+
+
+@cache
+def _history() -> Any:
+    return (
+        select(AuditEvent)
+        .options(joinedload(AuditEvent.actor))
+        .where(AuditEvent.dossier_id == bindparam("dossier_id"), is_dossier_write())
+        .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
     )
 
 

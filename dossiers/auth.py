@@ -8,12 +8,13 @@ import hmac
 import json
 import secrets
 import time
+from functools import cache
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
@@ -74,14 +75,7 @@ def user_for_token(token: str) -> User | None:
     now = now_utc()
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     row = db.session.scalar(
-        select(UserSession)
-        .options(joinedload(UserSession.user).joinedload(User.organisation))
-        .where(
-            UserSession.token_hash == _token_hash(token),
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > now,
-            UserSession.last_seen_at > now - idle,
-        )
+        _live_session(), {"token_hash": _token_hash(token), "now": now, "idle_since": now - idle}
     )
     if row is None or not row.user.active:
         return None
@@ -92,6 +86,21 @@ def user_for_token(token: str) -> User | None:
         db.session.commit()
     row.user.session_token = token
     return row.user
+
+
+@cache
+def _live_session() -> Select[UserSession]:
+    """Built once: every signed-in request runs it."""
+    return (
+        select(UserSession)
+        .options(joinedload(UserSession.user).joinedload(User.organisation))
+        .where(
+            UserSession.token_hash == bindparam("token_hash"),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > bindparam("now"),
+            UserSession.last_seen_at > bindparam("idle_since"),
+        )
+    )
 
 
 def end_session(token: str | None) -> None:

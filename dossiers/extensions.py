@@ -3,8 +3,8 @@
 import sqlite3
 from functools import cached_property
 
-from flask import g
-from flask_babel import Babel, Domain
+from flask import g, has_app_context
+from flask_babel import Babel, Domain, get_translations
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -75,6 +75,28 @@ class RequestBabel(Babel):
     @cached_property
     def domain_instance(self):
         return RequestDomain(domain=self.domain)
+
+    def init_app(self, app, *args, **kwargs) -> None:
+        super().init_app(app, *args, **kwargs)
+        # A page says a hundred-odd things through these: each now finds the kept
+        # catalogue in one lookup of the request globals instead of six.
+        app.jinja_env.install_gettext_callables(
+            gettext=lambda s: request_translations().ugettext(s),
+            ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+            newstyle=True,
+            pgettext=lambda c, s: request_translations().upgettext(c, s),
+            npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        )
+
+
+def request_translations():
+    """The catalogue RequestDomain kept for this request, else Flask-Babel's lookup."""
+    if has_app_context():
+        state = getattr(g._get_current_object(), "_flask_babel", None)
+        kept = getattr(state, "kept_translations", None)
+        if kept is not None and kept[0] is getattr(state, "babel_locale", None):
+            return kept[1]
+    return get_translations()
 
 
 babel = RequestBabel()

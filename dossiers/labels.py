@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
+from .extensions import request_translations
 from .models import (
     AssessmentSource,
     DossierKind,
@@ -115,18 +120,48 @@ MEASURE_TYPES = {
 }
 
 
+@lru_cache(maxsize=8)
+def _in_language(translations: Any) -> tuple[dict[Any, str], ...]:
+    """Every label table, translated once per catalogue: a list page asks for a few
+    labels per row, and each lazy string would look its catalogue up again."""
+    return tuple(
+        {key: str(text) for key, text in table.items()}
+        for table in (LABELS, LEVELS, ACTIONS, MEASURE_TYPES)
+    )
+
+
 def measure_type_name(code: str | None, stored: str) -> str:
-    return str(MEASURE_TYPES[code]) if code in MEASURE_TYPES else stored
+    types = _in_language(request_translations())[3]
+    return types[code] if code in types else stored
 
 
 def label(value: object) -> str:
-    if isinstance(value, StrEnum) and value in LABELS:
-        return str(LABELS[value])
-    if isinstance(value, int) and value in LEVELS:
-        return str(LEVELS[value])
-    if isinstance(value, str) and value in ACTIONS:
-        return str(ACTIONS[value])
+    labels, levels, actions, _types = _in_language(request_translations())
+    if isinstance(value, StrEnum) and value in labels:
+        return labels[value]
+    if isinstance(value, int) and value in levels:
+        return levels[value]
+    if isinstance(value, str) and value in actions:
+        return actions[value]
     return "" if value is None else str(value)
+
+
+# Badges are functions, not template macros: a macro call costs more than the rest of
+# a list row, and a list has a badge or two per row.
+def level_badge(level: int | None) -> Markup:
+    if level:
+        return Markup('<span class="badge level level-{}">{}</span>').format(level, label(level))
+    return Markup('<span class="text-muted">{}</span>').format(_("not assessed"))
+
+
+def state_badge(state: StrEnum) -> Markup:
+    return Markup('<span class="badge state state-{}">{}</span>').format(state.value, label(state))
+
+
+def status_badge(status: StrEnum) -> Markup:
+    return Markup('<span class="badge mstatus mstatus-{}">{}</span>').format(
+        status.value, label(status)
+    )
 
 
 def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:

@@ -9,8 +9,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import CompoundSelect, Select, func, select, union, union_all
+from sqlalchemy import CompoundSelect, Select, bindparam, func, select, union, union_all
 from sqlalchemy.orm import joinedload
 
 from . import names
@@ -57,11 +58,28 @@ def current_levels(dossier_ids: Iterable[int]) -> dict[int, int]:
     ids = list(set(dossier_ids))
     if not ids:
         return {}
-    latest = latest_assessments().subquery()
-    rows = db.session.execute(
-        select(latest.c.dossier_id, latest.c.level).where(latest.c.dossier_id.in_(ids))
+    return {dossier_id: level for dossier_id, level in db.session.execute(_levels(), {"ids": ids})}
+
+
+@cache
+def _levels() -> Select[int, int]:
+    """Built once: every list page asks it. The ids filter inside the ranking, so that
+    only the listed dossiers' assessments are ranked."""
+    ranked = (
+        select(
+            ThreatAssessment.dossier_id,
+            ThreatAssessment.level,
+            func.row_number()
+            .over(
+                partition_by=ThreatAssessment.dossier_id,
+                order_by=(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(ThreatAssessment.dossier_id.in_(bindparam("ids", expanding=True)))
+        .subquery()
     )
-    return {dossier_id: level for dossier_id, level in rows}
+    return select(ranked.c.dossier_id, ranked.c.level).where(ranked.c.rank == 1)
 
 
 PREVIEW = 3  # persons named per dossier in a list

@@ -1,9 +1,11 @@
 """Officers' dossiers: the list, opening one, reading one, moving it."""
 
+from functools import cache
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from .. import audit, freshness, keyset, workflow
 from ..access import load_dossier, who_can_see
@@ -105,10 +107,12 @@ def detail(reference: str):
 
 
 def _transitions(dossier_id: int) -> dict[int, Transition]:
-    return {
-        t.id: t
-        for t in db.session.scalars(select(Transition).where(Transition.dossier_id == dossier_id))
-    }
+    return {t.id: t for t in db.session.scalars(_transitions_of(), {"dossier_id": dossier_id})}
+
+
+@cache
+def _transitions_of() -> Select[Transition]:
+    return select(Transition).where(Transition.dossier_id == bindparam("dossier_id"))
 
 
 @bp.post("/<reference>/transition/<name>")
