@@ -4,7 +4,7 @@ import datetime as dt
 import re
 import threading
 
-from builders import assess, dossier_in, new_dossier, officer, with_person
+from builders import assess, dossier_in, new_dossier, officer, ready_to_decide, with_person
 from sqlalchemy import func, select
 
 from dossiers import casework
@@ -280,6 +280,31 @@ def test_partner_list_runs_the_same_queries_whatever_its_length(app, login, coun
         page = session.get("/measures/").text
     assert len(re.findall(r'href="/measures/\d+"', page)) == 7
     assert long() == short()
+
+
+def test_dossier_page_runs_the_same_queries_whatever_it_holds(app, login, count_queries):
+    session = login("officer")
+    with app.app_context():
+        dossier = dossier_in(DossierState.ASSESSMENT)
+        reference = dossier.reference
+    with count_queries() as short:
+        assert session.get(f"/dossiers/{reference}").status_code == 200
+    with app.app_context():
+        dossier = db.session.scalars(select(Dossier).where(Dossier.reference == reference)).one()
+        for name in ("Zoë Wouters", "Anne Claes"):
+            with_person(dossier, name)
+        assess(dossier, dossier.opened_on + dt.timedelta(days=2), level=4)
+        assess(dossier, dossier.opened_on + dt.timedelta(days=1), level=2)
+        ready_to_decide(dossier, "Federal")
+        db.session.commit()
+    with count_queries() as long:
+        page = session.get(f"/dossiers/{reference}").text
+    assert long() == short()
+    # Persons by name, assessments newest first, measures in the order they were added.
+    assert page.index("Anne Claes") < page.index("Jan Peeters") < page.index("Zoë Wouters")
+    assessments = page[page.index("level level-4") :]
+    assert assessments.index("level-4") < assessments.index("level-2")
+    assert page.index("Police zone") < page.index("Federal Police")
 
 
 def test_dashboard_shows_what_needs_action(app, login):
