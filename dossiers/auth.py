@@ -74,26 +74,31 @@ def user_for_token(token: str) -> User | None:
     """
     now = now_utc()
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    row = db.session.scalar(
+    row = db.session.execute(
         _live_session(), {"token_hash": _token_hash(token), "now": now, "idle_since": now - idle}
-    )
-    if row is None or not row.user.active:
+    ).first()
+    if row is None:
         return None
-    if now - row.last_seen_at > dt.timedelta(minutes=1):
+    user, session_id, last_seen_at = row
+    if not user.active:
+        return None
+    if now - last_seen_at > dt.timedelta(minutes=1):
         db.session.execute(
-            update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+            update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
         )
         db.session.commit()
-    row.user.session_token = token
-    return row.user
+    user.session_token = token
+    return user
 
 
 @cache
-def _live_session() -> Select[UserSession]:
-    """Built once: every signed-in request runs it."""
+def _live_session() -> Select[User, int, dt.datetime]:
+    """Built once: every signed-in request runs it. The session row is only checked: its
+    user is the object the request keeps."""
     return (
-        select(UserSession)
-        .options(joinedload(UserSession.user).joinedload(User.organisation))
+        select(User, UserSession.id, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .options(joinedload(User.organisation))
         .where(
             UserSession.token_hash == bindparam("token_hash"),
             UserSession.revoked_at.is_(None),
