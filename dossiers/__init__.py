@@ -209,7 +209,10 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["DossierState"] = DossierState
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals.update(
-        level_badge=level_badge, state_badge=state_badge, status_badge=status_badge
+        level_badge=level_badge,
+        state_badge=state_badge,
+        status_badge=status_badge,
+        measure_type_name=measure_type_name,
     )
     app.context_processor(lambda: {"current_language": str(get_locale() or "en")})
     app.jinja_env.filters["num"] = format_decimal

@@ -8,6 +8,7 @@ user may not see it, so that a guess learns nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -16,7 +17,7 @@ from typing import Any, NoReturn
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, and_, bindparam, false, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,6 +28,7 @@ from .models import (
     DossierPerson,
     Measure,
     MeasureStatus,
+    MeasureType,
     Organisation,
     Person,
     Role,
@@ -200,10 +202,18 @@ def _dossier_statements() -> tuple[
     )
 
 
+def partner_scope(user: User) -> ColumnElement[bool]:
+    """The measures assigned to the user's own organisation, and nothing else."""
+    if not has_role(user, Role.PARTNER) or user.organisation_id is None:
+        return false()
+    return and_(
+        Measure.organisation_id == user.organisation_id,
+        Measure.decided_at.is_not(None),
+    )
+
+
 def partner_measures(user: User) -> Select[Measure]:
     """Select the measures assigned to the user's own organisation, and nothing else."""
-    if not has_role(user, Role.PARTNER) or user.organisation_id is None:
-        return select(Measure).where(false())
     return (
         select(Measure)
         .options(
@@ -211,10 +221,31 @@ def partner_measures(user: User) -> Select[Measure]:
             joinedload(Measure.measure_type),
             joinedload(Measure.person),
         )
-        .where(
-            Measure.organisation_id == user.organisation_id,
-            Measure.decided_at.is_not(None),
+        .where(partner_scope(user))
+    )
+
+
+def partner_measure_rows(
+    user: User,
+) -> Select[int, int, MeasureStatus, dt.date, dt.date | None, str, str, str, str | None]:
+    """The same measures as plain rows of what the partner's list shows: a list page
+    of objects with three related objects each cost more than the rest of the page."""
+    return (
+        select(
+            Measure.id,
+            Measure.dossier_id,
+            Measure.status,
+            Measure.start_date,
+            Measure.end_date,
+            Dossier.reference,
+            MeasureType.code.label("type_code"),
+            MeasureType.label.label("type_label"),
+            Person.name.label("person_name"),
         )
+        .join(Dossier, Dossier.id == Measure.dossier_id)
+        .join(MeasureType, MeasureType.id == Measure.measure_type_id)
+        .outerjoin(Person, Person.id == Measure.person_id)
+        .where(partner_scope(user))
     )
 
 

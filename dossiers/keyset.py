@@ -102,11 +102,13 @@ def window(
     before: str | None = None,
     size: int = 25,
     count_cap: int | None = COUNT_CAP,
+    counted: Select | None = None,
 ) -> Window:
     """One page of `query` in key order, in two queries (rows, and a capped count).
 
     The last key must make the order total (an id), or rows with equal keys could be
-    skipped between pages.
+    skipped between pages. `counted` selects the same rows without what is only shown
+    (joins for names), so that counting does not read it.
     """
     backwards = bool(before) and decode(before, len(keys)) is not None
     values = decode(before if backwards else after, len(keys))
@@ -130,7 +132,7 @@ def window(
 
     has_next = (more or False) if not backwards else True
     has_previous = more if backwards else values is not None
-    total, capped = count(query, count_cap)
+    total, capped = count(query if counted is None else counted, count_cap)
     return Window(
         items=[row[0] if width == 1 else row for row in rows],
         total=total,

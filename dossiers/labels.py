@@ -147,21 +147,26 @@ def label(value: object) -> str:
 
 
 # Badges are functions, not template macros: a macro call costs more than the rest of
-# a list row, and a list has a badge or two per row.
+# a list row, and a list has a badge or two per row. Filled with %, which escapes each
+# value as format() does, at a third of its cost.
+LEVEL_BADGE = Markup('<span class="badge level level-%d">%s</span>')
+NO_LEVEL = Markup('<span class="text-muted">%s</span>')
+STATE_BADGE = Markup('<span class="badge state state-%s">%s</span>')
+STATUS_BADGE = Markup('<span class="badge mstatus mstatus-%s">%s</span>')
+
+
 def level_badge(level: int | None) -> Markup:
     if level:
-        return Markup('<span class="badge level level-{}">{}</span>').format(level, label(level))
-    return Markup('<span class="text-muted">{}</span>').format(_("not assessed"))
+        return LEVEL_BADGE % (level, label(level))
+    return NO_LEVEL % _("not assessed")
 
 
 def state_badge(state: StrEnum) -> Markup:
-    return Markup('<span class="badge state state-{}">{}</span>').format(state.value, label(state))
+    return STATE_BADGE % (state.value, label(state))
 
 
 def status_badge(status: StrEnum) -> Markup:
-    return Markup('<span class="badge mstatus mstatus-{}">{}</span>').format(
-        status.value, label(status)
-    )
+    return STATUS_BADGE % (status.value, label(status))
 
 
 def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:

@@ -117,14 +117,19 @@ class MeasureStatus(StrEnum):
     LIFTED = "lifted"
 
 
-# Spelled the same in the partial index and in the query (is_current_measure).
-CURRENT_MEASURE_SQL = "status <> 'lifted'"
+# A partner's current measures: decided, and not lifted. Spelled the same in the partial
+# index and in the query (is_current_measure); both terms in the index let a partner's
+# list be counted from the index alone.
+CURRENT_MEASURE_SQL = "status <> 'lifted' AND decided_at IS NOT NULL"
 
 
 def is_current_measure():
-    from sqlalchemy import literal
+    from sqlalchemy import and_, literal
 
-    return Measure.status != literal(MeasureStatus.LIFTED.value, literal_execute=True)
+    return and_(
+        Measure.status != literal(MeasureStatus.LIFTED.value, literal_execute=True),
+        Measure.decided_at.is_not(None),
+    )
 
 
 class Organisation(Model):
@@ -406,8 +411,8 @@ class Measure(Model):
         Index("ix_measure_partner_list", "organisation_id", "status", "start_date", "id"),
         # The dashboard's decided measures still waiting for a partner, oldest first.
         Index("ix_measure_status_decided_at", "status", "decided_at"),
-        # A partner's current measures (any status but lifted), newest first: one range
-        # read in order, where three status ranges had to be merged and sorted.
+        # A partner's current measures (decided, any status but lifted), newest first: one
+        # range read in order, where three status ranges had to be merged and sorted.
         Index(
             "ix_measure_partner_current",
             "organisation_id",

@@ -269,6 +269,26 @@ TODAY = dt.date.today()
 
 def plan_of(app, login, role, url, marker):
     """The query plan of the statement holding `marker` that the page ran."""
+    statement, parameters = statement_of(app, login, role, url, marker)
+    with app.app_context():
+        engine = db.engine
+        connection = db.session.connection()
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = " ".join(str(row) for row in rows)
+        else:
+            # A few rows make a scan and a sort cheaper; forbid them (as far as PostgreSQL
+            # can) to see whether the index serves the rows in order.
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            plan = " ".join(row[0] for row in rows)
+        db.session.rollback()
+    return plan
+
+
+def statement_of(app, login, role, url, marker):
+    """The first statement holding `marker` that the page ran, with its parameters."""
     with app.app_context():
         engine = db.engine
     sent = []
@@ -283,18 +303,4 @@ def plan_of(app, login, role, url, marker):
     finally:
         event.remove(engine, "before_cursor_execute", keep)
     assert sent, f"{url} ran no statement with {marker}"
-    statement, parameters = sent[0]
-    with app.app_context():
-        connection = db.session.connection()
-        if engine.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plan = " ".join(str(row) for row in rows)
-        else:
-            # A few rows make a scan and a sort cheaper; forbid them (as far as PostgreSQL
-            # can) to see whether the index serves the rows in order.
-            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-                connection.exec_driver_sql(f"SET LOCAL {setting} = off")
-            rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-            plan = " ".join(row[0] for row in rows)
-        db.session.rollback()
-    return plan
+    return sent[0]

@@ -4,10 +4,15 @@ execution reports."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from .. import audit, freshness, keyset
-from ..access import can_update_measure, load_partner_measure
-from ..access import partner_measures as scoped_measures
+from ..access import (
+    can_update_measure,
+    load_partner_measure,
+    partner_measure_rows,
+    partner_scope,
+)
 from ..casework import PARTNER_STEPS, RuleBroken, report_on_measure
 from ..extensions import db
 from ..forms import MeasureReportForm
@@ -23,11 +28,13 @@ bp = Blueprint("measures", __name__, url_prefix="/measures")
 def index():
     """List the organisation's current measures, or with ?show=lifted its lifted ones."""
     lifted = request.args.get("show") == "lifted"
-    query = scoped_measures(current_user).where(
-        Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
-    )
+    shown = Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
     page = keyset.window(
-        query, NEWEST_FIRST, after=request.args.get("after"), before=request.args.get("before")
+        partner_measure_rows(current_user).where(shown),
+        NEWEST_FIRST,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+        counted=select(Measure.id).where(partner_scope(current_user), shown),
     )
     levels = current_levels(m.dossier_id for m in page.items)
     return render_template(
