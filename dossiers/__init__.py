@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import traceback
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, g, has_request_context, render_template, request
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -213,14 +225,40 @@ def register_template_helpers(app: Flask) -> None:
         state_badge=state_badge,
         status_badge=status_badge,
         measure_type_name=measure_type_name,
+        dossier_url=dossier_url,
     )
     app.context_processor(lambda: {"current_language": str(get_locale() or "en")})
     app.jinja_env.filters["num"] = format_decimal
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["mtype"] = lambda t: measure_type_name(t.code, t.label)
     app.jinja_env.filters["day"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
-    # Stored in UTC; shown on the crisis centre's clock (BABEL_DEFAULT_TIMEZONE).
-    app.jinja_env.filters["moment"] = lambda t: format_datetime(t, "dd/MM/yyyy HH:mm") if t else ""
+    app.jinja_env.filters["moment"] = moment
+
+
+def dossier_url(reference: str) -> str:
+    """url_for("dossiers.detail", reference=…) at a tenth of its cost: lists link every
+    row to its dossier. The route is built once per request, for wherever the app is
+    mounted; a reference ([A-Z]+-digits-digits) needs no quoting in a path."""
+    asked = request._get_current_object()  # type: ignore[attr-defined]
+    prefix = getattr(asked, "dossier_url_prefix", None)
+    if prefix is None:
+        prefix = asked.dossier_url_prefix = url_for("dossiers.detail", reference="_")[:-1]
+    return prefix + reference
+
+
+def moment(at: dt.datetime | None) -> str:
+    """A stored time (naive, in UTC) on the crisis centre's clock (BABEL_DEFAULT_TIMEZONE),
+    in digits only: the same in every language. By hand: Babel's format_datetime costs
+    fifty microseconds a time, and a dashboard shows a column of them."""
+    if not at:
+        return ""
+    zone = _clock(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return at.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+@lru_cache(maxsize=4)
+def _clock(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def register_cli(app: Flask) -> None:

@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import CompoundSelect, Select, bindparam, func, select, union, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy import CompoundSelect, Row, Select, bindparam, func, select, union, union_all
 
 from . import names
 from .extensions import db
@@ -24,6 +23,8 @@ from .models import (
     DossierState,
     Measure,
     MeasureStatus,
+    MeasureType,
+    Organisation,
     Person,
     ThreatAssessment,
     is_open_dossier,
@@ -196,7 +197,11 @@ def workload(on: dt.date) -> dict[str, Workload]:
     return {name: Workload(*count(query, DASHBOARD_COUNT_CAP)) for name, query in waiting.items()}
 
 
-def needing_action(limit: int = DASHBOARD_ROWS) -> list[Dossier]:
+# The dashboard's lists are plain rows of what they show: objects, with their related
+# objects, cost more than the queries at 25 rows a list.
+
+
+def needing_action(limit: int = DASHBOARD_ROWS) -> list[Row]:
     """The oldest dossiers at intake or in assessment.
 
     The first `limit` of each state, read in order from the (state, opened_on) index,
@@ -212,9 +217,8 @@ def needing_action(limit: int = DASHBOARD_ROWS) -> list[Dossier]:
     ]
     candidates = union_all(*(select(first.c.id) for first in firsts))
     return list(
-        db.session.scalars(
-            select(Dossier)
-            .options(joinedload(Dossier.lead_officer))
+        db.session.execute(
+            select(Dossier.reference, Dossier.title, Dossier.state, Dossier.opened_on)
             .where(Dossier.id.in_(candidates))
             .order_by(Dossier.opened_on, Dossier.id)
             .limit(limit)
@@ -222,35 +226,38 @@ def needing_action(limit: int = DASHBOARD_ROWS) -> list[Dossier]:
     )
 
 
-def reviews_due(
-    on: dt.date, limit: int = DASHBOARD_ROWS
-) -> list[tuple[Dossier, int | None, dt.date]]:
+def reviews_due(on: dt.date, limit: int = DASHBOARD_ROWS) -> list[tuple[str, int | None, dt.date]]:
     """Dossiers not closed whose current assessment asks for a review by `on`, the most
-    overdue first, with their current level.
+    overdue first: reference, current level, review date.
 
     Read in order from the open dossiers' index on their current review date (kept on
     the dossier), so that the cost follows the limit, not the number of open dossiers."""
     due = list(
-        db.session.scalars(
-            select(Dossier)
+        db.session.execute(
+            select(Dossier.id, Dossier.reference, Dossier.review_on)
             .where(is_open_dossier(), Dossier.review_on <= on)
             .order_by(Dossier.review_on, Dossier.id)
             .limit(limit)
         )
     )
     levels = current_levels(d.id for d in due)
-    return [(d, levels.get(d.id), d.review_on) for d in due if d.review_on is not None]
+    return [(d.reference, levels.get(d.id), d.review_on) for d in due if d.review_on is not None]
 
 
-def unacknowledged_measures(limit: int = DASHBOARD_ROWS) -> list[Measure]:
+def unacknowledged_measures(limit: int = DASHBOARD_ROWS) -> list[Row]:
+    """Decided measures no partner has acknowledged yet, the longest waiting first."""
     return list(
-        db.session.scalars(
-            select(Measure)
-            .options(
-                joinedload(Measure.dossier),
-                joinedload(Measure.organisation),
-                joinedload(Measure.measure_type),
+        db.session.execute(
+            select(
+                Dossier.reference,
+                MeasureType.code.label("type_code"),
+                MeasureType.label.label("type_label"),
+                Organisation.name.label("organisation"),
+                Measure.decided_at,
             )
+            .join(Dossier, Dossier.id == Measure.dossier_id)
+            .join(MeasureType, MeasureType.id == Measure.measure_type_id)
+            .join(Organisation, Organisation.id == Measure.organisation_id)
             .where(Measure.status == MeasureStatus.REQUESTED, Measure.decided_at.is_not(None))
             .order_by(Measure.decided_at, Measure.id)
             .limit(limit)

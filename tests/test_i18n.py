@@ -1,6 +1,7 @@
 """Dutch, French and English: every message translated, every page in each language, the
 language chosen by the user, then the browser; Belgian dates and the locale's numbers."""
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -194,3 +195,25 @@ def test_the_kept_catalogue_follows_a_change_of_language_within_a_request(app):
         with force_locale("fr"):
             assert gettext("Sign in") == "Se connecter"
         assert gettext("Sign in") == "Aanmelden"
+
+
+@pytest.mark.parametrize(
+    "stored, shown",
+    [
+        (dt.datetime(2024, 1, 15, 23, 30), "16/01/2024 00:30"),  # winter: UTC+1, next day
+        (dt.datetime(2024, 7, 1, 8, 5), "01/07/2024 10:05"),  # summer: UTC+2
+        (dt.datetime(2024, 3, 31, 1, 0), "31/03/2024 03:00"),  # the hour the clocks go forward
+    ],
+)
+def test_times_are_shown_on_the_crisis_centres_clock_as_babel_would(app, stored, shown):
+    """Stored in UTC, shown in Brussels time, in digits whatever the language."""
+    from flask_babel import force_locale, format_datetime
+
+    from dossiers import moment
+
+    with app.test_request_context():
+        for language in ("nl", "fr", "en"):
+            with force_locale(language):
+                assert moment(stored) == shown
+                assert format_datetime(stored, "dd/MM/yyyy HH:mm") == shown
+        assert moment(None) == ""
