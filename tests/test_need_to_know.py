@@ -15,7 +15,7 @@ from sqlalchemy import select
 from dossiers import casework, workflow
 from dossiers.access import POLICY
 from dossiers.extensions import db
-from dossiers.models import AssessmentSource, Dossier, DossierState, Measure, User
+from dossiers.models import AssessmentSource, Dossier, DossierState, Measure, Role, User
 
 CANARIES = (
     "CANARY-TITLE-B",
@@ -252,6 +252,36 @@ def test_officers_see_who_can_see_a_dossier_and_why(app, login, two_organisation
     assert "Federal Police DAP" in trace and "Dap" in trace  # the partner user of that service
     assert "Police zone Brussels-Capital-Ixelles" not in trace  # no measure for them here
     assert "Statistics readers" in trace and "Administrators" in trace
+
+
+def test_the_access_trace_lists_active_accounts_by_service_and_name(app, login, two_organisations):
+    with app.app_context():
+        template = db.session.scalars(select(User).where(User.email == "dap@test.example")).one()
+        for email, name, role, organisation_id, active in (
+            ("aaron@test.example", "Aaron Officer", Role.OFFICER, None, True),
+            ("gone@test.example", "Gone Officer", Role.OFFICER, None, False),
+            ("bea@test.example", "Bea Dap", template.role, template.organisation_id, True),
+            ("left@test.example", "Left Dap", template.role, template.organisation_id, False),
+        ):
+            db.session.add(
+                User(
+                    email=email,
+                    full_name=name,
+                    role=role,
+                    password_hash=template.password_hash,
+                    organisation_id=organisation_id,
+                    active=active,
+                )
+            )
+        db.session.commit()
+    page = login("officer").get(f"/dossiers/{two_organisations['b']}").text
+    trace = page[page.index("Who can see this dossier") : page.index("Timeline")]
+    officers = trace[trace.index("Crisis-centre officers") : trace.index("Federal Police DAP")]
+    partners = trace[trace.index("Federal Police DAP") : trace.index("Statistics readers")]
+    assert "Aaron Officer, Officer, Officer2" in officers
+    assert "Bea Dap, Dap" in partners
+    assert "Gone Officer" not in trace and "Left Dap" not in trace
+    assert "Dap" not in officers and "Officer" not in partners
 
 
 def test_the_policy_has_a_rule_for_every_endpoint_and_nothing_else(app):
