@@ -207,16 +207,31 @@ def verify(batch: int = 2000, progress: Callable[[int], None] = lambda n: None) 
     return Verdict(seen)
 
 
-def dossier_history(dossier: Dossier) -> list[AuditEvent]:
-    """Return the writes on a dossier, newest first, with their actors, in one query."""
-    return list(db.session.scalars(_history(), {"dossier_id": dossier.id}))
+@dataclass(frozen=True)
+class Entry:
+    """One line of a dossier's timeline: when, who (a name, or None for the system),
+    what, and the event's detail read once."""
+
+    at: dt.datetime
+    actor: str | None
+    action: str
+    detail: dict[str, Any]
+
+
+def dossier_history(dossier: Dossier) -> list[Entry]:
+    """Return the writes on a dossier, newest first, with their actors' names, in one
+    query."""
+    return [
+        Entry(at, actor, action, json.loads(detail or "{}"))
+        for at, action, detail, actor in db.session.execute(_history(), {"dossier_id": dossier.id})
+    ]
 
 
 @cache
 def _history() -> Any:
     return (
-        select(AuditEvent)
-        .options(joinedload(AuditEvent.actor))
+        select(AuditEvent.at, AuditEvent.action, AuditEvent.detail, User.full_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(AuditEvent.dossier_id == bindparam("dossier_id"), is_dossier_write())
         .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
     )

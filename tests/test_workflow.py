@@ -218,6 +218,9 @@ def test_transition_over_http_moves_and_shows_in_the_timeline(app, login):
     assert response.status_code == 200
     assert "Threat no longer current" in response.text  # closure reason and timeline
     assert 'class="badge state state-closed"' in response.text
+    timeline = response.text[response.text.index("Timeline") :]
+    assert "State changed: Measures decided → Closed — “Threat no longer current”" in timeline
+    assert "State changed: Assessment → Measures decided" in timeline
 
 
 def test_unknown_transition_over_http_is_404(app, login):

@@ -102,7 +102,6 @@ def detail(reference: str):
         seen=viewed.sequence,
         transitions=_transitions(dossier.id),
         available=workflow.available(dossier),
-        reason_form=ReasonForm(),
     )
 
 
