@@ -55,7 +55,7 @@ lock: $(VENV)/.dev
 
 # A bounded mixed load on gunicorn + a throwaway PostgreSQL; counts lost writes.
 # Every main page at F=1 and F=100 (10 years each) on SQLite and PostgreSQL; prints the
-# table and keeps it in bench/RESULTS.md. About 15 minutes on 2 cores.
+# table and keeps it in bench/RESULTS.md. About 25 minutes on 2 cores.
 bench: $(VENV)/.dev
 	command -v hey >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq hey >/dev/null; } \
 	  || { echo "hey is not installed: apt-get install hey"; exit 1; }

@@ -1,10 +1,11 @@
 """Measure every main page at F=1 and F=100 on one database, under gunicorn, with hey.
 
 For each factor: a database of its own, migrated and filled by `flask seed-scale`,
-signed-in users, gunicorn (production configuration, 2 workers) on 127.0.0.1, then a
-bounded `hey` run per page (the bare /healthz among them, in the same run), the yearly
-report's SQL timed on its own, and the peak memory of exports of the rows behind a
-figure. Writes one JSON file; bench/table.py prints the table from it.
+signed-in users, gunicorn (production configuration, 2 workers) on 127.0.0.1. Then,
+page by page, bounded `hey` runs taking turns between the factors' servers (the bare
+/healthz among the pages, in the same run; the round of median throughput counts),
+the yearly report's SQL timed on its own, and the peak memory of exports of the rows
+behind a figure. Writes one JSON file; bench/table.py prints the table from it.
 
 Run through `make bench`, which runs it on SQLite and on a throwaway PostgreSQL.
 """
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote_plus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -211,60 +213,102 @@ def export_memory(env: dict, path: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(kind: str, factor: int, args, folder: Path) -> dict:
-    url = database_for(kind, factor, folder)
-    ready = prepare(url, factor, args.years, args.last_year)
-    env, secrets = ready["env"], ready["secrets"]
-    where = facts(url, args.last_year)
+def pages_for(where: dict, year: int) -> list[tuple[str, str, str]]:
+    return [
+        ("bare endpoint /healthz", "", "/healthz"),
+        ("dossier list", "officer", "/dossiers/"),
+        ("dossier list, deep page", "officer", f"/dossiers/?after={where['deep']}"),
+        ("dossier list, by name", "officer", f"/dossiers/?q={quote_plus(where['name'])}"),
+        ("dossier list, by reference", "officer", f"/dossiers/?q={where['reference']}"),
+        ("dossier page", "officer", f"/dossiers/{where['reference']}"),
+        ("partner's measures", "partner", "/measures/"),
+        ("dashboard", "officer", "/dashboard/"),
+        ("yearly report", "analyst", f"/statistics/{year}"),
+        (
+            "drill-down (attendances)",
+            "analyst",
+            f"/statistics/{year}/figures/protected_attendances",
+        ),
+        ("audit log", "admin", "/admin/audit"),
+    ]
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """The round of median throughput, whole (its p50 and p95 with it)."""
+    ordered = sorted(rounds, key=lambda r: r["rps"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["rounds"] = [round(r["rps"], 1) for r in rounds]
+    return chosen
+
+
+def measure(kind: str, args, folder: Path) -> list[dict]:
+    """Every factor's data set and server side by side, each page measured in turns
+    (F=1, F=100, F=1, …): a machine shared with others drifts in speed by tens of
+    percent within minutes, and a growth ratio must compare like with like."""
     year = args.last_year
-    server, port = start_server(env)
+    setups = []
+    for factor in args.factors:
+        print(f"{kind} F={factor}: seeding {args.years} years…", flush=True)
+        url = database_for(kind, factor, folder)
+        ready = prepare(url, factor, args.years, args.last_year)
+        setups.append({"factor": factor, "ready": ready, "where": facts(url, args.last_year)})
+    servers = []
     try:
-        clients = {}
-        for role in ("officer", "admin", "analyst", "partner"):
-            client = Client(port)
-            client.sign_in(f"{role}@bench.example", secrets[role])
-            clients[role] = client.cookie
-        pages = [
-            ("bare endpoint /healthz", "", "/healthz"),
-            ("dossier list", "officer", "/dossiers/"),
-            ("dossier list, deep page", "officer", f"/dossiers/?after={where['deep']}"),
-            ("dossier list, by name", "officer", f"/dossiers/?q={where['name'].replace(' ', '+')}"),
-            ("dossier list, by reference", "officer", f"/dossiers/?q={where['reference']}"),
-            ("dossier page", "officer", f"/dossiers/{where['reference']}"),
-            ("partner's measures", "partner", "/measures/"),
-            ("dashboard", "officer", "/dashboard/"),
-            ("yearly report", "analyst", f"/statistics/{year}"),
-            (
-                "drill-down (attendances)",
-                "analyst",
-                f"/statistics/{year}/figures/protected_attendances",
-            ),
-            ("audit log", "admin", "/admin/audit"),
-        ]
-        results = {}
-        for name, role, path in pages:
-            # Warm-up, not measured: every worker imports its templates and computes what
-            # it remembers (a year's figures take seconds at F=100) before the clock runs.
-            warm(port, path, clients.get(role, ""), args.concurrency)
-            results[name] = hey(port, path, clients.get(role, ""), args.seconds, args.concurrency)
-            results[name]["path"] = path
-            if set(results[name]["status"]) != {"200"}:
-                raise SystemExit(f"{path} answered {results[name]['status']}, not only 200")
-            print(f"  {kind} F={factor} {name}: {results[name]['rps']:.0f} req/s", flush=True)
+        for setup in setups:
+            server, port = start_server(setup["ready"]["env"])
+            servers.append(server)
+            setup["port"] = port
+            setup["cookies"] = {}
+            for role in ("officer", "admin", "analyst", "partner"):
+                client = Client(port)
+                client.sign_in(f"{role}@bench.example", setup["ready"]["secrets"][role])
+                setup["cookies"][role] = client.cookie
+            setup["pages"] = {}
+        for index, (name, role, _) in enumerate(pages_for(setups[0]["where"], year)):
+            rounds: dict[int, list[dict]] = {s["factor"]: [] for s in setups}
+            for turn in range(args.rounds):
+                for setup in setups:
+                    path = pages_for(setup["where"], year)[index][2]
+                    cookie = setup["cookies"].get(role, "")
+                    if turn == 0:
+                        # Warm-up, not measured: every worker imports its templates and
+                        # computes what it remembers (a year's figures take seconds at
+                        # F=100) before the clock runs.
+                        warm(setup["port"], path, cookie, args.concurrency)
+                    result = hey(setup["port"], path, cookie, args.seconds, args.concurrency)
+                    if set(result["status"]) != {"200"}:
+                        raise SystemExit(f"{path} answered {result['status']}, not only 200")
+                    result["path"] = path
+                    rounds[setup["factor"]].append(result)
+            for setup in setups:
+                setup["pages"][name] = median_round(rounds[setup["factor"]])
+                print(
+                    f"  {kind} F={setup['factor']} {name}: "
+                    f"{setup['pages'][name]['rps']:.0f} req/s {setup['pages'][name]['rounds']}",
+                    flush=True,
+                )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    runs = []
     drill = f"/statistics/{year}/figures/protected_attendances/rows"
-    memory = {fmt: export_memory(env, f"{drill}.{fmt}") for fmt in ("csv", "xlsx")}
-    return {
-        "database": kind,
-        "factor": factor,
-        "years": args.years,
-        "seed_seconds": ready["seed_seconds"],
-        "pages": results,
-        "report_sql": report_sql_ratio(env, year),
-        "export_memory": memory,
-    }
+    for setup in setups:
+        env = setup["ready"]["env"]
+        runs.append(
+            {
+                "database": kind,
+                "factor": setup["factor"],
+                "years": args.years,
+                "seed_seconds": setup["ready"]["seed_seconds"],
+                "pages": setup["pages"],
+                "report_sql": report_sql_ratio(env, year),
+                "export_memory": {
+                    fmt: export_memory(env, f"{drill}.{fmt}") for fmt in ("csv", "xlsx")
+                },
+            }
+        )
+    return runs
 
 
 def main() -> int:
@@ -273,15 +317,13 @@ def main() -> int:
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 100])
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--last-year", type=int, default=dt.date.today().year - 1)
-    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    runs = []
     with tempfile.TemporaryDirectory() as folder:
-        for factor in args.factors:
-            print(f"{args.database} F={factor}: seeding {args.years} years…", flush=True)
-            runs.append(measure(args.database, factor, args, Path(folder)))
+        runs = measure(args.database, args, Path(folder))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(runs, indent=1))
     return 0

@@ -21,6 +21,12 @@ MEMORY_TARGET = 1.2
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
+def rounds(run: dict) -> str:
+    """How many rounds of how long, as the JSON tells."""
+    page = next(iter(run["pages"].values()))
+    return f" ({len(page['rounds'])} rounds a page)" if "rounds" in page else ""
+
+
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
@@ -122,7 +128,9 @@ def main() -> int:
     text = (
         f"`make bench` on {dt.date.today():%d/%m/%Y}; {machine()}.\n"
         f"{first['years']} years of data per factor; gunicorn, 2 sync workers, production "
-        f"configuration; hey on the same machine (loopback).\n" + tables(runs)
+        f"configuration; hey on the same machine (loopback). Both factors' servers run side "
+        f"by side and each page is measured in turns (F=1, F=100, …); the round of median "
+        f"throughput counts{rounds(first)}.\n" + tables(runs)
     )
     print(text)
     if args.results:
