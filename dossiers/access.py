@@ -238,7 +238,9 @@ def partner_measures(user: User) -> Select[Measure]:
 
 def partner_measure_rows(
     user: User,
-) -> Select[int, int, MeasureStatus, dt.date, dt.date | None, str, str, str, str | None]:
+) -> Select[
+    int, int, MeasureStatus, dt.date, dt.date | None, str, str, str, str | None, int | None
+]:
     """The same measures as plain rows of what the partner's list shows: a list page
     of objects with three related objects each cost more than the rest of the page."""
     return (
@@ -252,11 +254,27 @@ def partner_measure_rows(
             MeasureType.code.label("type_code"),
             MeasureType.label.label("type_label"),
             Person.name.label("person_name"),
+            _current_level(),
         )
         .join(Dossier, Dossier.id == Measure.dossier_id)
         .join(MeasureType, MeasureType.id == Measure.measure_type_id)
         .outerjoin(Person, Person.id == Measure.person_id)
         .where(partner_scope(user))
+    )
+
+
+def _current_level() -> Any:
+    """The level of the measure's dossier's current (latest) assessment, read with the
+    row: a dossier has a handful of assessments, and a second query per page cost a
+    round trip to the database."""
+    return (
+        select(ThreatAssessment.level)
+        .where(ThreatAssessment.dossier_id == Measure.dossier_id)
+        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())
+        .limit(1)
+        .correlate(Measure)
+        .scalar_subquery()
+        .label("level")
     )
 
 

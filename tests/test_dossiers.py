@@ -282,6 +282,22 @@ def test_partner_list_runs_the_same_queries_whatever_its_length(app, login, coun
     assert long() == short()
 
 
+def test_partner_list_shows_each_dossiers_current_level(app, login):
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)  # assessed 3 on the day it opened
+        assess(dossier, dossier.opened_on + dt.timedelta(days=2), level=4)
+        assess(dossier, dossier.opened_on + dt.timedelta(days=1), level=2)  # recorded later
+        other = dossier_in(DossierState.MEASURES_DECIDED)
+        db.session.commit()
+        reference, other_reference = dossier.reference, other.reference
+    page = login("partner").get("/measures/").text
+    rows = {
+        ref: row for row in page.split("<tr") for ref in (reference, other_reference) if ref in row
+    }
+    assert "4 – very serious" in rows[reference] and "level-2" not in rows[reference]
+    assert "3 – serious" in rows[other_reference]
+
+
 def test_dossier_page_runs_the_same_queries_whatever_it_holds(app, login, count_queries):
     session = login("officer")
     with app.app_context():

@@ -36,11 +36,9 @@ def index():
         before=request.args.get("before"),
         counted=select(Measure.id).where(partner_scope(current_user), shown),
     )
-    levels = current_levels(m.dossier_id for m in page.items)
     return render_template(
         "measures/index.html",
         page=page,
-        levels=levels,
         today=today(),
         lifted=lifted,
         args=keyset.filters(),
