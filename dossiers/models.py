@@ -355,10 +355,15 @@ class Dossier(Model):
 
 class ThreatAssessment(Model):
     __tablename__ = "threat_assessment"
-    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),)
+    __table_args__ = (
+        CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),
+        # A dossier's assessments in the order that makes the latest the current one:
+        # "the current level" anywhere is the first entry of a range, not a sort.
+        Index("ix_threat_assessment_dossier_order", "dossier_id", "assessed_on", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     source: Mapped[AssessmentSource] = mapped_column(enum_type(AssessmentSource))
     level: Mapped[int] = mapped_column(Integer)
