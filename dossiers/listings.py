@@ -39,22 +39,6 @@ class DossierFilter:
     year: int | None = None
 
 
-def latest_assessments() -> Select:
-    """One row per dossier: its current (latest) assessment."""
-    ranked = select(
-        ThreatAssessment.dossier_id,
-        ThreatAssessment.level,
-        ThreatAssessment.review_on,
-        func.row_number()
-        .over(
-            partition_by=ThreatAssessment.dossier_id,
-            order_by=(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()),
-        )
-        .label("rank"),
-    ).subquery()
-    return select(ranked.c.dossier_id, ranked.c.level, ranked.c.review_on).where(ranked.c.rank == 1)
-
-
 def current_levels(dossier_ids: Iterable[int]) -> dict[int, int]:
     ids = list(set(dossier_ids))
     if not ids:
