@@ -30,7 +30,6 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = 3600 * 8
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
     # The crisis centre works in Dutch and French; English for international partners.
     LANGUAGES = ("nl", "fr", "en")
     PAGE_SIZE = 25

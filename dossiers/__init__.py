@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import traceback
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Flask,
@@ -18,7 +14,6 @@ from flask import (
     has_request_context,
     render_template,
     request,
-    url_for,
 )
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
@@ -26,10 +21,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from config import Config, load_config
-
-from . import logs, security
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from . import clock, logs, project, security
+from .extensions import babel, csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +42,13 @@ class DossiersApp(Flask):
         )
 
 
-def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
-    """Build the application; `config` overrides the environment's configuration."""
-    app = DossiersApp(__name__, instance_relative_config=True)
+def create_app(config: Any = None) -> Flask:
+    """Build the application; `config` (a dict, or a configuration object) overrides the
+    environment's configuration."""
+    load_config = project.module("config", "config.py").load_config
+    app = DossiersApp(
+        __name__, template_folder=str(project.path("templates")), instance_relative_config=True
+    )
     if isinstance(config, dict):
         base = load_config(config.get("CONFIG_NAME"))
         app.config.from_object(base)
@@ -71,10 +68,11 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import names  # noqa: F401  (its listeners keep the name-search index)
 
+    # Babel formats on the centre's clock too (clock.py is the one place that names it).
+    app.config["BABEL_DEFAULT_TIMEZONE"] = clock.ZONE_NAME
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_project_path("migrations")))
+    migrate.init_app(app, db, directory=str(project.path("migrations")))
     csrf.init_app(app)
-    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -83,9 +81,10 @@ def register_extensions(app: Flask) -> None:
     # Sessions are server-side rows (auth.py); the cookie only names one.
     login_manager.session_protection = None
 
-    from .auth import user_for_token
+    from .auth import register_rate_limit, user_for_token
 
     login_manager.user_loader(user_for_token)
+    register_rate_limit(app)
 
     from flask_bootstrap import Bootstrap5
 
@@ -157,6 +156,10 @@ def register_error_handlers(app: Flask) -> None:
     def not_found(error):
         return page(404, _l("Not found"), _l("There is nothing here for you."))
 
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        return page(429, _l("Too many attempts"), _l("Wait a minute and try again."))
+
     @app.errorhandler(405)
     def method_not_allowed(error):
         return page(405, _l("Not allowed"), _l("This page does not accept that request."))
@@ -214,58 +217,26 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from . import access
-    from .labels import label, level_badge, measure_type_name, state_badge, status_badge
+    from .labels import label, measure_type_name
     from .models import DossierState
 
     app.context_processor(access.template_helpers)
-    app.jinja_env.globals["DossierState"] = DossierState
-    app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals.update(
-        level_badge=level_badge,
-        state_badge=state_badge,
-        status_badge=status_badge,
+        DossierState=DossierState,
+        get_locale=get_locale,
         measure_type_name=measure_type_name,
-        dossier_url=dossier_url,
     )
     app.context_processor(lambda: {"current_language": str(get_locale() or "en")})
-    app.jinja_env.filters["num"] = format_decimal
-    app.jinja_env.filters["label"] = label
-    app.jinja_env.filters["mtype"] = lambda t: measure_type_name(t.code, t.label)
-    app.jinja_env.filters["day"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
-    app.jinja_env.filters["moment"] = moment
-
-
-def dossier_url(reference: str) -> str:
-    """url_for("dossiers.detail", reference=…) at a tenth of its cost: lists link every
-    row to its dossier. The route is built once per request, for wherever the app is
-    mounted; a reference ([A-Z]+-digits-digits) needs no quoting in a path."""
-    asked = request._get_current_object()  # type: ignore[attr-defined]
-    prefix = getattr(asked, "dossier_url_prefix", None)
-    if prefix is None:
-        prefix = asked.dossier_url_prefix = url_for("dossiers.detail", reference="_")[:-1]
-    return prefix + reference
-
-
-def moment(at: dt.datetime | None) -> str:
-    """A stored time (naive, in UTC) on the crisis centre's clock (BABEL_DEFAULT_TIMEZONE),
-    in digits only: the same in every language. By hand: Babel's format_datetime costs
-    fifty microseconds a time, and a dashboard shows a column of them."""
-    if not at:
-        return ""
-    zone = _clock(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return at.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%d/%m/%Y %H:%M")
-
-
-@lru_cache(maxsize=4)
-def _clock(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    app.jinja_env.filters.update(
+        num=format_decimal,
+        label=label,
+        mtype=lambda t: measure_type_name(t.code, t.label),
+        day=lambda d: d.strftime("%d/%m/%Y") if d else "",
+        moment=clock.moment,
+    )
 
 
 def register_cli(app: Flask) -> None:
     from .cli import register
 
     register(app)
-
-
-def _project_path(name: str) -> Path:
-    return Path(__file__).resolve().parent.parent / name

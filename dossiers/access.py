@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from flask import abort, request
 from flask_babel import lazy_gettext as _l
@@ -29,14 +28,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import joinedload, selectinload
 
-from . import audit
+from . import audit, keyset
 from .extensions import db, login_manager
+from .keyset import Key, Window
 from .models import (
     Dossier,
-    DossierPerson,
     Measure,
     MeasureStatus,
     MeasureType,
@@ -45,6 +43,8 @@ from .models import (
     Role,
     ThreatAssessment,
     User,
+    is_current_measure,
+    latest_assessment,
 )
 
 # Not an empty set: an endpoint whose role set ends up empty must mean nobody, not anyone.
@@ -173,44 +173,64 @@ def load_dossier(reference: str, user: User) -> Dossier:
     measures (in their relationships' order)."""
     if not has_role(user, *DOSSIER_ROLES) or not REFERENCE.fullmatch(reference.upper()):
         refuse(404)
-    by_reference, persons, assessments, measures = _dossier_statements()
-    dossier = db.session.scalar(by_reference, {"reference": reference.upper()})
+    dossier = db.session.scalar(
+        select(Dossier)
+        .options(
+            joinedload(Dossier.event),
+            joinedload(Dossier.lead_officer),
+            selectinload(Dossier.persons),
+            selectinload(Dossier.assessments),
+            selectinload(Dossier.measures).options(
+                joinedload(Measure.organisation),
+                joinedload(Measure.measure_type),
+                joinedload(Measure.person),
+            ),
+        )
+        .where(Dossier.reference == reference.upper())
+    )
     if dossier is None or not can_view_dossier(user, dossier):
         refuse(404)
-    # Loaded by statements built once: selectinload builds its statement anew at each
-    # load, which cost more than the queries themselves on this page.
-    key = {"dossier_id": dossier.id}
-    set_committed_value(dossier, "persons", list(db.session.scalars(persons, key)))
-    set_committed_value(dossier, "assessments", list(db.session.scalars(assessments, key)))
-    set_committed_value(dossier, "measures", list(db.session.scalars(measures, key).unique()))
     return dossier
 
 
-@cache
-def _dossier_statements() -> tuple[
-    Select[Dossier], Select[Person], Select[ThreatAssessment], Select[Measure]
-]:
-    dossier_id: Any = bindparam("dossier_id")
-    return (
-        select(Dossier)
-        .options(joinedload(Dossier.event), joinedload(Dossier.lead_officer))
-        .where(Dossier.reference == bindparam("reference")),
-        select(Person)
-        .join(DossierPerson, DossierPerson.person_id == Person.id)
-        .where(DossierPerson.dossier_id == dossier_id)
-        .order_by(Person.name),
-        select(ThreatAssessment)
-        .where(ThreatAssessment.dossier_id == dossier_id)
-        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()),
-        select(Measure)
-        .options(
-            joinedload(Measure.organisation),
-            joinedload(Measure.measure_type),
-            joinedload(Measure.person),
-        )
-        .where(Measure.dossier_id == dossier_id)
-        .order_by(Measure.id),
-    )
+# The objects inside a dossier, loaded through the dossier that was authorized: an id
+# from another dossier is absent here, whatever it names elsewhere.
+
+
+def dossier_person(dossier: Dossier, person_id: int) -> Person:
+    """One of the dossier's persons, or 404."""
+    return _member(dossier.persons, person_id)
+
+
+def dossier_assessment(dossier: Dossier, assessment_id: int) -> ThreatAssessment:
+    """One of the dossier's threat assessments, or 404."""
+    return _member(dossier.assessments, assessment_id)
+
+
+def dossier_measure(dossier: Dossier, measure_id: int) -> Measure:
+    """One of the dossier's measures, or 404."""
+    return _member(dossier.measures, measure_id)
+
+
+def chosen_person(dossier: Dossier, person_id: int | None) -> Person | None:
+    """The person a form chose among the dossier's (None: the whole dossier)."""
+    return None if person_id is None else dossier_person(dossier, person_id)
+
+
+T = TypeVar("T", Person, ThreatAssessment, Measure)
+
+
+def _member(items: list[T], wanted: int) -> T:
+    found = next((item for item in items if item.id == wanted), None)
+    if found is None:
+        refuse(404)
+    return found
+
+
+def known_person(person_id: object) -> Person | None:
+    """A person already known to the service (any dossier), by the id a form sent."""
+    text = str(person_id or "")
+    return db.session.get(Person, int(text)) if text.isdigit() and len(text) < 19 else None
 
 
 def partner_scope(user: User) -> ColumnElement[bool]:
@@ -264,17 +284,27 @@ def partner_measure_rows(
 
 
 def _current_level() -> Any:
-    """The level of the measure's dossier's current (latest) assessment, read with the
-    row: a dossier has a handful of assessments, and a second query per page cost a
-    round trip to the database."""
-    return (
-        select(ThreatAssessment.level)
-        .where(ThreatAssessment.dossier_id == Measure.dossier_id)
-        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())
-        .limit(1)
-        .correlate(Measure)
-        .scalar_subquery()
-        .label("level")
+    """The level of the measure's dossier's current assessment, read with the row: a
+    second query per page cost a round trip to the database."""
+    return latest_assessment(ThreatAssessment.level, Measure.dossier_id).label("level")
+
+
+# A partner's list, newest first; the id makes the order total for keyset pagination.
+NEWEST_FIRST = (Key(Measure.start_date, descending=True), Key(Measure.id, descending=True))
+
+
+def partner_measure_page(
+    user: User, lifted: bool, *, after: str | None, before: str | None
+) -> Window:
+    """A page of the partner's current measures, or of its lifted ones; counted without
+    the joins that only name what a row shows."""
+    shown = Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
+    return keyset.window(
+        partner_measure_rows(user).where(shown),
+        NEWEST_FIRST,
+        after=after,
+        before=before,
+        counted=select(Measure.id).where(partner_scope(user), shown),
     )
 
 
@@ -337,7 +367,6 @@ def who_can_see(dossier: Dossier) -> list[Visibility]:
     return lines
 
 
-@cache
 def _who_can_see() -> CompoundSelect:
     """Active officers (no organisation), then the active partner accounts of the services
     with a decided measure in the dossier, in one statement: ordered by service, then

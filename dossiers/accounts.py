@@ -3,42 +3,40 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from zxcvbn import zxcvbn
 
 from . import audit
-from .auth import end_all_sessions, hash_password, normalise_email
+from .auth import end_all_sessions, forget_second_factor, hash_password, normalise_email
 from .extensions import db
 from .models import Organisation, OrganisationKind, Role, User
+from .refusals import Refused
 
 MIN_PASSWORD_LENGTH = 12
-
-
-class AccountRefused(Exception):
-    """An account change the rules refuse; its message says why."""
 
 
 def _check(email: str, role: Role, organisation_id: int | None, user: User | None = None) -> None:
     clash = db.session.scalar(select(User.id).where(User.email == email))
     if clash is not None and (user is None or clash != user.id):
-        raise AccountRefused(_l("Another account already uses this email."))
+        raise Refused(_l("Another account already uses this email."))
     if role is Role.PARTNER and organisation_id is None:
-        raise AccountRefused(_l("A police partner belongs to an organisation."))
+        raise Refused(_l("A police partner belongs to an organisation."))
     if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
-        raise AccountRefused(_l("There is no such organisation."))
+        raise Refused(_l("There is no such organisation."))
 
 
 def _check_password(password: str, *context: str) -> None:
     """At least 12 characters, not a known common or breached password, and not
     guessable from the account's own name or email (zxcvbn's lists and scoring)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountRefused(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+        raise Refused(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
     if password.lower() in _common_passwords():
-        raise AccountRefused(_l("This password is on the list of common passwords."))
+        raise Refused(_l("This password is on the list of common passwords."))
     if zxcvbn(password[:100], user_inputs=[c for c in context if c])["score"] < 3:
-        raise AccountRefused(_l("This password is too easy to guess; use more unrelated words."))
+        raise Refused(_l("This password is too easy to guess; use more unrelated words."))
 
 
 @cache
@@ -46,6 +44,19 @@ def _common_passwords() -> frozenset[str]:
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def users_page() -> Any:
+    """A page of the accounts by email (the page number from the request)."""
+    return db.paginate(select(User).order_by(User.email), per_page=50)
+
+
+def users_by_email() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.email)))
+
+
+def organisations() -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
 
 
 def create_user(
@@ -94,7 +105,7 @@ def update_user(
     email = normalise_email(email)
     _check(email, role, organisation_id, user)
     if user.id == actor.id and (role is not Role.ADMIN or not active):
-        raise AccountRefused(_l("You cannot remove your own administrator access."))
+        raise Refused(_l("You cannot remove your own administrator access."))
     if password:
         _check_password(password, email, full_name)
         user.password_hash = hash_password(password)
@@ -128,7 +139,7 @@ def save_organisation(
     name = name.strip()
     clash = db.session.scalar(select(Organisation.id).where(Organisation.name == name))
     if clash is not None and (organisation is None or clash != organisation.id):
-        raise AccountRefused(_l("Another organisation already has this name."))
+        raise Refused(_l("Another organisation already has this name."))
     action = "organisation.update"
     if organisation is None:
         organisation = Organisation(name=name, kind=kind, active=active)
@@ -149,9 +160,6 @@ def save_organisation(
 
 def reset_second_factor(user: User, actor: User) -> None:
     """Forget the user's authenticator and recovery codes; they enrol again at next sign-in."""
-    user.totp_secret = None
-    user.totp_confirmed_at = None
-    user.totp_last_step = 0
-    user.recovery_codes = "[]"
+    forget_second_factor(user)
     end_all_sessions(user)
     audit.record("user.totp_reset", actor=actor, object_type="user", object_id=user.id)

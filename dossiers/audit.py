@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,8 +24,9 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .clock import now_utc, start_of
 from .extensions import db
-from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User, is_dossier_write, now_utc
+from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User, is_dossier_write
 
 GENESIS = "0" * 64
 # The tables themselves: appends are Core statements, with no unit-of-work flush.
@@ -37,24 +38,36 @@ def _key() -> bytes:
     return current_app.config["AUDIT_KEY"].encode()
 
 
-def digest(event: AuditEvent, key: bytes) -> str:
+# What an event's HMAC covers, in this order.
+HASHED = (
+    "sequence",
+    "at",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "dossier_id",
+    "remote_addr",
+    "outcome",
+    "detail",
+    "prev_hash",
+)
+
+
+def digest(event: Mapping[str, Any], key: bytes) -> str:
+    """The HMAC of an event's columns (an event's `fields()`, or a row to insert)."""
     content = json.dumps(
         [
-            event.sequence,
-            event.at.isoformat(timespec="microseconds"),
-            event.actor_id,
-            event.action,
-            event.object_type,
-            event.object_id,
-            event.dossier_id,
-            event.remote_addr,
-            event.outcome,
-            event.detail,
-            event.prev_hash,
+            event[name].isoformat(timespec="microseconds") if name == "at" else event[name]
+            for name in HASHED
         ],
         separators=(",", ":"),
     )
     return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
+
+
+def fields(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in HASHED}
 
 
 # Built once: every dossier read appends an event, and building a statement costs as
@@ -120,7 +133,7 @@ def record(
         detail=json.dumps(detail, sort_keys=True, default=str),
         prev_hash=previous,
     )
-    event.hash = digest(event, _key())
+    event.hash = digest(fields(event), _key())
     append_event, move_head = _append()
     db.session.execute(append_event, {column: getattr(event, column) for column in EVENT_COLUMNS})
     head: dict[str, Any] = {"last_hash": event.hash}
@@ -130,20 +143,7 @@ def record(
     return event
 
 
-EVENT_COLUMNS = (
-    "sequence",
-    "at",
-    "actor_id",
-    "action",
-    "object_type",
-    "object_id",
-    "dossier_id",
-    "remote_addr",
-    "outcome",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+EVENT_COLUMNS = (*HASHED, "hash")
 
 
 def commit_read() -> None:
@@ -194,7 +194,7 @@ def verify(batch: int = 2000, progress: Callable[[int], None] = lambda n: None) 
                 return Verdict(seen, expected, f"event #{expected} is missing")
             if event.prev_hash != previous:
                 return Verdict(seen, expected, f"event #{expected} does not follow #{expected - 1}")
-            if not hmac.compare_digest(event.hash, digest(event, key)):
+            if not hmac.compare_digest(event.hash, digest(fields(event), key)):
                 return Verdict(seen, expected, f"event #{expected} was altered")
             expected, previous = expected + 1, event.hash
             progress(1)
@@ -260,10 +260,9 @@ def search(criteria: Criteria):
     if criteria.outcome:
         query = query.where(AuditEvent.outcome == criteria.outcome)
     if criteria.since:
-        query = query.where(AuditEvent.at >= dt.datetime.combine(criteria.since, dt.time()))
+        query = query.where(AuditEvent.at >= start_of(criteria.since))
     if criteria.until:
-        end = dt.datetime.combine(criteria.until + dt.timedelta(days=1), dt.time())
-        query = query.where(AuditEvent.at < end)
+        query = query.where(AuditEvent.at < start_of(criteria.until + dt.timedelta(days=1)))
     return query.order_by(AuditEvent.sequence.desc())
 
 

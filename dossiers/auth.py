@@ -13,12 +13,16 @@ from functools import cache
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import Flask, current_app
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
+from .clock import now_utc
 from .extensions import db
-from .models import LoginFailure, Role, User, UserSession, now_utc
+from .models import LoginFailure, Role, User, UserSession
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 # Verified against when the email is unknown, so both failures take the same time.
@@ -128,6 +132,20 @@ def end_all_sessions(user: User) -> None:
 # --- Guessing: slowed, then refused, per account and per address. -------------------
 
 
+def register_rate_limit(app: Flask) -> None:
+    """A counter of sign-in posts per address, in the configured store (memory for one
+    process, a shared store for several servers). Only the sign-in views ask it: no
+    hook runs on the other requests."""
+    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions["sign_in_rate"] = FixedWindowRateLimiter(storage)
+
+
+def within_rate_limit(step: str, address: str) -> bool:
+    """Count a sign-in post of this step from this address; False past the limit."""
+    limiter = current_app.extensions["sign_in_rate"]
+    return limiter.hit(parse(current_app.config["LOGIN_RATE_LIMIT"]), step, address)
+
+
 def _email_key(email: str) -> str:
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, normalise_email(email).encode(), hashlib.sha256).hexdigest()
@@ -187,11 +205,17 @@ def needs_second_factor(user: User) -> bool:
     return user.role in TOTP_ROLES or user.totp_confirmed_at is not None
 
 
-def new_totp_secret(user: User) -> str:
-    user.totp_secret = pyotp.random_base32()
+def forget_second_factor(user: User) -> None:
+    """Forget the authenticator and the recovery codes; the user enrols again."""
+    user.totp_secret = None
     user.totp_confirmed_at = None
     user.totp_last_step = 0
     user.recovery_codes = "[]"
+
+
+def new_totp_secret(user: User) -> str:
+    forget_second_factor(user)
+    user.totp_secret = pyotp.random_base32()
     return user.totp_secret
 
 

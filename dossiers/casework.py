@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, names
+from .clock import now_utc, today
 from .extensions import db
 from .labels import label
 from .models import (
@@ -33,12 +34,8 @@ from .models import (
     ThreatGround,
     User,
     VipCategory,
-    now_utc,
 )
-
-
-class RuleBroken(Exception):
-    """A request the domain refuses; its message says why, for the user."""
+from .refusals import Refused
 
 
 def next_sequence(kind: DossierKind, year: int) -> int:
@@ -79,8 +76,8 @@ def create_dossier(
     ground: ThreatGround | None = None,
     lead_officer: User | None = None,
 ) -> Dossier:
-    if opened_on > dt.date.today():
-        raise RuleBroken(_l("A dossier cannot be opened in the future."))
+    if opened_on > today():
+        raise Refused(_l("A dossier cannot be opened in the future."))
     if kind is DossierKind.VIP_PROTECTION:
         ground = None
     sequence = next_sequence(kind, opened_on.year)
@@ -110,7 +107,7 @@ def create_dossier(
 
 def _require_open(dossier: Dossier) -> None:
     if dossier.state is DossierState.CLOSED:
-        raise RuleBroken(_l("The dossier is closed; reopen it first."))
+        raise Refused(_l("The dossier is closed; reopen it first."))
 
 
 def add_new_person(
@@ -138,6 +135,31 @@ def add_new_person(
     return person
 
 
+PERSON_SEARCH_CAP = 1000  # more matches than this: read by the database, not as a list
+
+
+def find_persons(dossier: Dossier, text: str, actor: User, limit: int = 20) -> list[Person]:
+    """Persons already known whose name holds the text, to link to the dossier; the
+    search is audited (a search for a name reads personal data)."""
+    found = list(
+        db.session.scalars(
+            select(Person)
+            .where(Person.id.in_(names.persons_named(text, PERSON_SEARCH_CAP)))
+            .order_by(Person.name)
+            .limit(limit)
+        )
+    )
+    audit.record(
+        "person.search",
+        actor=actor,
+        object_type="person",
+        object_id=None,
+        dossier=dossier,
+        results=len(found),
+    )
+    return found
+
+
 def update_person(
     dossier: Dossier,
     person: Person,
@@ -161,7 +183,7 @@ def update_person(
 def link_person(dossier: Dossier, person: Person, actor: User) -> None:
     _require_open(dossier)
     if person in dossier.persons:
-        raise RuleBroken(_l("This person is already in the dossier."))
+        raise Refused(_l("This person is already in the dossier."))
     _link(dossier, person, actor)
 
 
@@ -183,10 +205,10 @@ def remove_person(dossier: Dossier, person: Person, actor: User) -> None:
     if any(
         m.person_id == person.id and m.status is not MeasureStatus.LIFTED for m in dossier.measures
     ):
-        raise RuleBroken(_l("Lift the measures for this person before removing them."))
+        raise Refused(_l("Lift the measures for this person before removing them."))
     link = db.session.get(DossierPerson, (dossier.id, person.id))
     if link is None:
-        raise RuleBroken(_l("This person is not in the dossier."))
+        raise Refused(_l("This person is not in the dossier."))
     db.session.delete(link)
     db.session.flush()
     db.session.expire(dossier, ["persons"])
@@ -212,11 +234,11 @@ def record_assessment(
 ) -> ThreatAssessment:
     _require_open(dossier)
     if level not in (1, 2, 3, 4):
-        raise RuleBroken(_l("The threat level is 1, 2, 3 or 4."))
+        raise Refused(_l("The threat level is 1, 2, 3 or 4."))
     if review_on is not None and review_on < assessed_on:
-        raise RuleBroken(_l("The review date cannot be before the assessment date."))
+        raise Refused(_l("The review date cannot be before the assessment date."))
     if person is not None and person not in dossier.persons:
-        raise RuleBroken(_l("The person is not in this dossier."))
+        raise Refused(_l("The person is not in this dossier."))
     assessment = ThreatAssessment(
         dossier=dossier,
         person=person,
@@ -252,7 +274,7 @@ def create_event(
     actor: User,
 ) -> Event:
     if end_date < start_date:
-        raise RuleBroken(_l("The event cannot end before it starts."))
+        raise Refused(_l("The event cannot end before it starts."))
     event = Event(
         name=name.strip(), kind=kind, start_date=start_date, end_date=end_date, place=place.strip()
     )
@@ -262,10 +284,32 @@ def create_event(
     return event
 
 
+def events_around(year: int, limit: int = 300) -> list[Event]:
+    """The events a VIP dossier of the year can be for: that year and the next and last."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(
+                Event.start_date >= dt.date(year - 1, 1, 1),
+                Event.start_date <= dt.date(year + 1, 12, 31),
+            )
+            .order_by(Event.start_date.desc())
+            .limit(limit)
+        )
+    )
+
+
+def known_event(event_id: int | None) -> Event:
+    event = db.session.get(Event, event_id) if event_id is not None else None
+    if event is None:
+        raise Refused(_l("Choose an event."))
+    return event
+
+
 def set_event(dossier: Dossier, event: Event, actor: User) -> None:
     _require_open(dossier)
     if not dossier.is_vip:
-        raise RuleBroken(_l("Only VIP protection dossiers have an event."))
+        raise Refused(_l("Only VIP protection dossiers have an event."))
     dossier.event = event
     audit.record(
         "dossier.event_set", actor=actor, object_type="event", object_id=event.id, dossier=dossier
@@ -275,7 +319,7 @@ def set_event(dossier: Dossier, event: Event, actor: User) -> None:
 def record_approval(dossier: Dossier, *, on: dt.date, reference: str, actor: User) -> None:
     _require_open(dossier)
     if not dossier.is_vip:
-        raise RuleBroken(_l("Only VIP protection measures need the Minister's approval."))
+        raise Refused(_l("Only VIP protection measures need the Minister's approval."))
     dossier.approval_date = on
     dossier.approval_reference = reference.strip()
     audit.record(
@@ -299,13 +343,13 @@ def add_measure(
     person: Person | None = None,
 ) -> Measure:
     if dossier.state not in (DossierState.ASSESSMENT, DossierState.MEASURES_DECIDED):
-        raise RuleBroken(
+        raise Refused(
             _l("Measures are added while the dossier is in assessment or has measures decided.")
         )
     if end_date is not None and end_date < start_date:
-        raise RuleBroken(_l("A measure cannot end before it starts."))
+        raise Refused(_l("A measure cannot end before it starts."))
     if person is not None and person not in dossier.persons:
-        raise RuleBroken(_l("The person is not in this dossier."))
+        raise Refused(_l("The person is not in this dossier."))
     measure = Measure(
         dossier=dossier,
         measure_type=measure_type,
@@ -334,11 +378,8 @@ def add_measure(
 
 def lift_measure(measure: Measure, actor: User, on: dt.date) -> None:
     if measure.status is MeasureStatus.LIFTED:
-        raise RuleBroken(_l("The measure is already lifted."))
-    measure.status = MeasureStatus.LIFTED
-    if measure.end_date is None or measure.end_date > on:
-        measure.end_date = max(on, measure.start_date)
-    measure.updated_at = now_utc()
+        raise Refused(_l("The measure is already lifted."))
+    end_measure(measure, on)
     audit.record(
         "measure.lift",
         actor=actor,
@@ -347,6 +388,14 @@ def lift_measure(measure: Measure, actor: User, on: dt.date) -> None:
         dossier=measure.dossier,
         status="lifted",
     )
+
+
+def end_measure(measure: Measure, on: dt.date) -> None:
+    """Lift a measure: it ends on the day (or the day it started, if that is later)."""
+    measure.status = MeasureStatus.LIFTED
+    if measure.end_date is None or measure.end_date > on:
+        measure.end_date = max(on, measure.start_date)
+    measure.updated_at = now_utc()
 
 
 # What a partner may report, from each status.
@@ -360,7 +409,7 @@ PARTNER_STEPS: dict[MeasureStatus, tuple[MeasureStatus, ...]] = {
 def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor: User) -> None:
     """A partner acknowledges a measure or reports its execution."""
     if status not in PARTNER_STEPS.get(measure.status, ()):
-        raise RuleBroken(
+        raise Refused(
             _l(
                 "A measure that is %(current)s cannot become %(new)s.",
                 current=label(measure.status).lower(),
@@ -368,7 +417,7 @@ def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor:
             )
         )
     if status is MeasureStatus.IN_EXECUTION and not note.strip():
-        raise RuleBroken(_l("Describe the execution in a note."))
+        raise Refused(_l("Describe the execution in a note."))
     previous = measure.status
     measure.status = status
     if note.strip():

@@ -13,11 +13,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from . import audit, keyset, statistics
-from .accounts import AccountRefused, create_user
+from . import audit, clock, keyset, project, statistics
+from .accounts import create_user
 from .auth import new_totp_secret
+from .clock import now_utc
 from .extensions import db
-from .models import AuditEvent, Organisation, Role, now_utc
+from .models import AuditEvent, Organisation, Role
+from .refusals import Refused
 
 
 def register(app: Flask) -> None:
@@ -69,7 +71,7 @@ def create_user_command(
             organisation_id=organisation_id,
             actor=None,
         )
-    except AccountRefused as refusal:
+    except Refused as refusal:
         db.session.rollback()
         raise click.ClickException(str(refusal)) from None
     secret = None
@@ -256,19 +258,17 @@ def _postgres_binary(name: str) -> str:
 @with_appcontext
 def seed_scale_command(factor: float, years: int, last_year: int | None) -> None:
     """Write a large data set for benchmarks into a database without dossiers."""
-    from datetime import date
-
-    from .scale import NotEmpty, seed_scale
-
     if current_app.config.get("CONFIG_NAME") == "production":
         raise click.ClickException("seed-scale refuses to run under the production configuration.")
+    # The generator is benchmark code: it lives in bench/, beside the package.
+    scale = project.module("bench_scale", "bench/scale.py")
     if not 0 < factor <= 1000:
         raise click.ClickException("--factor must be above 0 and at most 1000.")
-    last_year = last_year or date.today().year - 1
+    last_year = last_year or clock.today().year - 1
     with click.progressbar(length=years, label="Years written") as bar:
         try:
-            made = seed_scale(factor, years, last_year, bar.update)
-        except NotEmpty:
+            made = scale.seed_scale(factor, years, last_year, bar.update)
+        except scale.NotEmpty:
             db.session.rollback()
             raise click.ClickException(
                 "The database already has dossiers; use an empty one."

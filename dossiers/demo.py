@@ -38,6 +38,7 @@ from .models import (
     User,
     VipCategory,
 )
+from .reference import standard_measure_types
 
 ORGANISATIONS = [
     ("NCCN", OrganisationKind.CRISIS_CENTRE),
@@ -49,18 +50,6 @@ ORGANISATIONS = [
     ("Police zone Charleroi", OrganisationKind.LOCAL_POLICE),
 ]
 LOCAL_ZONES = [name for name, kind in ORGANISATIONS if kind is OrganisationKind.LOCAL_POLICE]
-
-MEASURE_TYPES = [
-    ("contact_point", "Contact point at the local police"),
-    ("emergency_priority", "Priority handling at the emergency centres"),
-    ("home_security", "Home-security advice"),
-    ("patrols", "Patrols"),
-    ("permanent_presence", "Permanent presence"),
-    ("escort", "Escort"),
-    ("close_protection", "Close protection"),
-    ("safe_address", "Safe address"),
-    ("perimeter", "Perimeter"),
-]
 
 ACCOUNTS = [
     ("officer@demo.example", "Olivia Officer", Role.OFFICER, "NCCN"),
@@ -246,7 +235,7 @@ def seed(echo: Callable[[str], None]) -> dict[str, str]:
         raise AlreadySeeded
     orgs = {name: Organisation(name=name, kind=kind) for name, kind in ORGANISATIONS}
     db.session.add_all(orgs.values())
-    types = {code: MeasureType(code=code, label=label) for code, label in MEASURE_TYPES}
+    types = {t.code: t for t in standard_measure_types()}
     db.session.add_all(types.values())
     db.session.flush()
     passwords: dict[str, str] = {}

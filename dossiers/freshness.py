@@ -8,19 +8,15 @@ officer who opened the page before a colleague changed the dossier.
 
 from __future__ import annotations
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from .casework import RuleBroken
+from .clock import moment
 from .extensions import db
 from .labels import label
 from .models import AuditEvent, Dossier, Measure, Person, is_dossier_write
-
-
-class StaleForm(RuleBroken):
-    """The thing changed since the form was shown; the message says by whom and how."""
+from .refusals import Refused
 
 
 def current_seen() -> int:
@@ -36,7 +32,7 @@ def _as_int(value: object) -> int | None:
 def check(
     thing: Dossier | Measure | Person, version: object, seen: object, dossier: Dossier | None = None
 ) -> None:
-    """Raise StaleForm when the form was rendered with another version of the thing."""
+    """Raise Refused when the form was rendered with another version of the thing."""
     submitted = _as_int(version)
     if submitted is None or submitted == thing.version:
         return
@@ -64,19 +60,19 @@ def check(
         )
     )
     if not changes:
-        raise StaleForm(
+        raise Refused(
             _l(
                 "This was changed since you opened the page. Nothing was saved: "
                 "look at it again and retry."
             )
         )
     last = changes[-1]
-    raise StaleForm(
+    raise Refused(
         _l(
             "Changed by %(name)s at %(time)s since you opened the page: %(what)s. Nothing was "
             "saved: look at it again and retry.",
             name=last.actor.full_name if last.actor else "?",
-            time=format_datetime(last.at, "dd/MM/yyyy HH:mm"),
+            time=moment(last.at),
             what="; ".join(label(change.action) for change in changes),
         )
     )
@@ -86,6 +82,6 @@ def refusal(thing: Dossier | Measure, version: object, seen: object) -> str | No
     """The stale-form message, or None when the form is fresh."""
     try:
         check(thing, version, seen)
-    except StaleForm as stale:
+    except Refused as stale:
         return str(stale)
     return None

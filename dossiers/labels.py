@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from functools import lru_cache
-from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from .extensions import request_translations
 from .models import (
     AssessmentSource,
     DossierKind,
@@ -24,6 +19,7 @@ from .models import (
     ThreatGround,
     VipCategory,
 )
+from .reference import MEASURE_TYPES
 
 LABELS = {
     DossierKind.THREATENED_PERSON: _l("Threatened person"),
@@ -104,69 +100,20 @@ ACTIONS = {
 }
 
 
-# The measure types of the reference list, by code: the table holds one (English) label,
-# a partner reads the type in their own language. A type added later without a
-# translation shows its stored label.
-MEASURE_TYPES = {
-    "contact_point": _l("Contact point at the local police"),
-    "emergency_priority": _l("Priority handling at the emergency centres"),
-    "home_security": _l("Home-security advice"),
-    "patrols": _l("Patrols"),
-    "permanent_presence": _l("Permanent presence"),
-    "escort": _l("Escort"),
-    "close_protection": _l("Close protection"),
-    "safe_address": _l("Safe address"),
-    "perimeter": _l("Perimeter"),
-}
-
-
-@lru_cache(maxsize=8)
-def _in_language(translations: Any) -> tuple[dict[Any, str], ...]:
-    """Every label table, translated once per catalogue: a list page asks for a few
-    labels per row, and each lazy string would look its catalogue up again."""
-    return tuple(
-        {key: str(text) for key, text in table.items()}
-        for table in (LABELS, LEVELS, ACTIONS, MEASURE_TYPES)
-    )
-
-
 def measure_type_name(code: str | None, stored: str) -> str:
-    types = _in_language(request_translations())[3]
-    return types[code] if code in types else stored
+    """A measure type in the reader's language; its stored label if it has no translation."""
+    return str(MEASURE_TYPES[code]) if code in MEASURE_TYPES else stored
 
 
 def label(value: object) -> str:
-    labels, levels, actions, _types = _in_language(request_translations())
-    if isinstance(value, StrEnum) and value in labels:
-        return labels[value]
-    if isinstance(value, int) and value in levels:
-        return levels[value]
-    if isinstance(value, str) and value in actions:
-        return actions[value]
+    """The reader's word for a stored code: a state, kind, level or audit action."""
+    if isinstance(value, StrEnum) and value in LABELS:
+        return str(LABELS[value])
+    if isinstance(value, int) and value in LEVELS:
+        return str(LEVELS[value])
+    if isinstance(value, str) and value in ACTIONS:
+        return str(ACTIONS[value])
     return "" if value is None else str(value)
-
-
-# Badges are functions, not template macros: a macro call costs more than the rest of
-# a list row, and a list has a badge or two per row. Filled with %, which escapes each
-# value as format() does, at a third of its cost.
-LEVEL_BADGE = Markup('<span class="badge level level-%d">%s</span>')
-NO_LEVEL = Markup('<span class="text-muted">%s</span>')
-STATE_BADGE = Markup('<span class="badge state state-%s">%s</span>')
-STATUS_BADGE = Markup('<span class="badge mstatus mstatus-%s">%s</span>')
-
-
-def level_badge(level: int | None) -> Markup:
-    if level:
-        return LEVEL_BADGE % (level, label(level))
-    return NO_LEVEL % _("not assessed")
-
-
-def state_badge(state: StrEnum) -> Markup:
-    return STATE_BADGE % (state.value, label(state))
-
-
-def status_badge(status: StrEnum) -> Markup:
-    return STATUS_BADGE % (status.value, label(status))
 
 
 def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:

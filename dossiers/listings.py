@@ -9,9 +9,8 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
-from sqlalchemy import CompoundSelect, Row, Select, bindparam, func, select, union, union_all
+from sqlalchemy import CompoundSelect, Row, Select, func, select, union, union_all
 
 from . import names
 from .extensions import db
@@ -28,6 +27,7 @@ from .models import (
     Person,
     ThreatAssessment,
     is_open_dossier,
+    latest_assessment,
 )
 
 
@@ -40,31 +40,13 @@ class DossierFilter:
 
 
 def current_levels(dossier_ids: Iterable[int]) -> dict[int, int]:
+    """The level of each dossier's current assessment, for the assessed ones."""
     ids = list(set(dossier_ids))
     if not ids:
         return {}
-    return {dossier_id: level for dossier_id, level in db.session.execute(_levels(), {"ids": ids})}
-
-
-@cache
-def _levels() -> Select[int, int]:
-    """Built once: every list page asks it. The ids filter inside the ranking, so that
-    only the listed dossiers' assessments are ranked."""
-    ranked = (
-        select(
-            ThreatAssessment.dossier_id,
-            ThreatAssessment.level,
-            func.row_number()
-            .over(
-                partition_by=ThreatAssessment.dossier_id,
-                order_by=(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(ThreatAssessment.dossier_id.in_(bindparam("ids", expanding=True)))
-        .subquery()
-    )
-    return select(ranked.c.dossier_id, ranked.c.level).where(ranked.c.rank == 1)
+    level = latest_assessment(ThreatAssessment.level, Dossier.id)
+    rows = db.session.execute(select(Dossier.id, level).where(Dossier.id.in_(ids)))
+    return {dossier_id: level for dossier_id, level in rows if level is not None}
 
 
 PREVIEW = 3  # persons named per dossier in a list

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import json
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     DDL,
@@ -20,25 +20,20 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
+    update,
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .clock import now_utc
 from .extensions import Base, db
 
 if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def today() -> dt.date:
-    return now_utc().date()
 
 
 def enum_type(enum: type[StrEnum]) -> Enum:
@@ -340,7 +335,7 @@ class Dossier(Model):
     )
     assessments: Mapped[list[ThreatAssessment]] = relationship(
         back_populates="dossier",
-        order_by="(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())",
+        order_by=lambda: current_first(),
     )
     measures: Mapped[list[Measure]] = relationship(back_populates="dossier", order_by="Measure.id")
 
@@ -378,19 +373,29 @@ class ThreatAssessment(Model):
     created_by: Mapped[User | None] = relationship()
 
 
-# The latest assessment by (assessed_on, id) is the current one, as everywhere else.
-REVIEW_DATE_SQL = (
-    "UPDATE dossier SET review_on = (SELECT ta.review_on FROM threat_assessment ta "
-    "WHERE ta.dossier_id = dossier.id ORDER BY ta.assessed_on DESC, ta.id DESC LIMIT 1)"
-)
+def current_first() -> tuple:
+    """A dossier's assessments, the current one first: the latest by date, then by entry.
+    The index ix_threat_assessment_dossier_order reads them in this order."""
+    return ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc()
+
+
+def latest_assessment(column: Any, dossier_id: Any, on: dt.date | None = None) -> Any:
+    """`column` of the current assessment of the dossier `dossier_id` (a correlated
+    column), or of the latest dated on or before `on`: a scalar subquery, read by index."""
+    query = select(column).where(ThreatAssessment.dossier_id == dossier_id)
+    if on is not None:
+        query = query.where(ThreatAssessment.assessed_on <= on)
+    return query.order_by(*current_first()).limit(1).scalar_subquery()
 
 
 def refresh_review_dates(connection, dossier_id: int | None = None) -> None:
     """Set dossiers' review_on from their current assessment (one dossier, or all)."""
-    if dossier_id is None:
-        connection.execute(text(REVIEW_DATE_SQL))
-    else:
-        connection.execute(text(REVIEW_DATE_SQL + " WHERE id = :id"), {"id": dossier_id})
+    refresh = update(Dossier).values(
+        review_on=latest_assessment(ThreatAssessment.review_on, Dossier.id)
+    )
+    if dossier_id is not None:
+        refresh = refresh.where(Dossier.id == dossier_id)
+    connection.execute(refresh)
 
 
 @sa_event.listens_for(ThreatAssessment, "after_insert")

@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 
+from .clock import end_of_year
 from .extensions import db
 from .models import (
     Dossier,
@@ -44,6 +45,7 @@ from .models import (
     ThreatAssessment,
     Transition,
     VipCategory,
+    latest_assessment,
 )
 
 COUNCIL_KINDS = (EventKind.EU_MINISTERIAL_COUNCIL, EventKind.NATO_MINISTERIAL)
@@ -58,10 +60,6 @@ HEADS = (VipCategory.HEAD_OF_STATE, VipCategory.HEAD_OF_GOVERNMENT)
 
 def bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
-
-
-def _end_of(year: int) -> dt.datetime:
-    return dt.datetime(year + 1, 1, 1)
 
 
 # --- Populations: one select per figure; its rows are what the figure counts. -------
@@ -175,19 +173,10 @@ def events(year: int, kinds: tuple[EventKind, ...]) -> Select:
 
 
 def _level_at(day: dt.date):
-    """A dossier's level on the day: its latest assessment dated on or before it.
-
-    Correlated to each dossier of the population, so that it reads that dossier's few
-    assessments by index; a ranking over every assessment ever made would read the whole
-    history for one year's figure."""
-    return (
-        select(ThreatAssessment.level)
-        .where(ThreatAssessment.dossier_id == Dossier.id, ThreatAssessment.assessed_on <= day)
-        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.id.desc())
-        .limit(1)
-        .correlate(Dossier)
-        .scalar_subquery()
-    )
+    """A dossier's level on the day: its latest assessment dated on or before it, read
+    for each dossier of the population by index (a ranking over every assessment ever
+    made would read the whole history for one year's figure)."""
+    return latest_assessment(ThreatAssessment.level, Dossier.id, on=day)
 
 
 def _state_at(moment: dt.datetime):
@@ -227,7 +216,7 @@ def tp_by_state(year: int) -> Select:
         Dossier.id.label("dossier_id"),
         Dossier.reference.label("reference"),
         Dossier.opened_on.label("on"),
-        func.coalesce(_state_at(_end_of(year)), DossierState.INTAKE.value).label("group"),
+        func.coalesce(_state_at(end_of_year(year)), DossierState.INTAKE.value).label("group"),
     ).where(Dossier.kind == DossierKind.THREATENED_PERSON, Dossier.opened_on.between(first, last))
 
 

@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import audit
+from .casework import end_measure
+from .clock import date_of, now_utc
 from .extensions import db
 from .labels import label
 from .models import (
@@ -21,14 +23,10 @@ from .models import (
     Role,
     Transition,
     User,
-    now_utc,
 )
+from .refusals import Refused
 
 S = DossierState
-
-
-class TransitionRefused(Exception):
-    """A transition that is not allowed now; its message says why, for the user."""
 
 
 Guard = Callable[[Dossier, str], str | None]
@@ -132,6 +130,14 @@ def available(dossier: Dossier) -> list[TransitionRule]:
     return [rule for rule in TRANSITIONS.values() if dossier.state in rule.sources]
 
 
+def transitions_by_id(dossier: Dossier) -> dict[int, Transition]:
+    """The dossier's transitions, for its timeline (an audit event names its row)."""
+    return {
+        t.id: t
+        for t in db.session.scalars(select(Transition).where(Transition.dossier_id == dossier.id))
+    }
+
+
 def transition(
     dossier: Dossier,
     name: str,
@@ -142,17 +148,17 @@ def transition(
 ) -> Transition:
     """Move the dossier, writing its Transition row and audit event in this transaction.
 
-    Raises TransitionRefused, having written nothing, when the transition does not
+    Raises Refused, having written nothing, when the transition does not
     exist, does not start from the current state, the actor may not fire it, or a
     guard refuses. The caller commits. `at` back-dates historic records at import.
     """
     rule = TRANSITIONS.get(name)
     if rule is None:
-        raise TransitionRefused(_l("There is no such transition."))
+        raise Refused(_l("There is no such transition."))
     if actor.role not in rule.roles:
-        raise TransitionRefused(_l("Only crisis-centre officers move dossiers."))
+        raise Refused(_l("Only crisis-centre officers move dossiers."))
     if dossier.state not in rule.sources:
-        raise TransitionRefused(
+        raise Refused(
             _l(
                 "“%(label)s” is not possible while the dossier is in %(state)s.",
                 label=rule.label,
@@ -163,7 +169,7 @@ def transition(
     for guard in rule.guards:
         refusal = guard(dossier, reason)
         if refusal:
-            raise TransitionRefused(refusal)
+            raise Refused(refusal)
 
     at = at or now_utc()
     source = dossier.state
@@ -173,7 +179,7 @@ def transition(
             if measure.decided_at is None and measure.status is not MeasureStatus.LIFTED:
                 measure.decided_at = at
     if rule.target is S.CLOSED:
-        _close(dossier, reason, at.date())
+        _close(dossier, reason, date_of(at))
     elif source is S.CLOSED:
         dossier.closed_on = None
         dossier.closure_reason = None
@@ -212,7 +218,4 @@ def _close(dossier: Dossier, reason: str, on: dt.date) -> None:
             Measure.dossier_id == dossier.id, Measure.status != MeasureStatus.LIFTED
         )
     ):
-        if measure.end_date is None or measure.end_date > on:
-            measure.end_date = max(on, measure.start_date)
-        measure.status = MeasureStatus.LIFTED
-        measure.updated_at = now_utc()
+        end_measure(measure, on)

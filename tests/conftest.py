@@ -6,7 +6,6 @@ TEST_DATABASE_URL (scripts/with-postgres starts one).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import time
@@ -21,14 +20,14 @@ from sqlalchemy import event, text
 
 from dossiers import create_app
 from dossiers.auth import TOTP_ROLES, hash_password
-from dossiers.extensions import db, limiter
+from dossiers.clock import now_utc, today
+from dossiers.extensions import db
 from dossiers.models import (
     MeasureType,
     Organisation,
     OrganisationKind,
     Role,
     User,
-    now_utc,
 )
 
 PASSWORD = "correct horse battery staple"
@@ -56,7 +55,6 @@ def database_url(tmp_path) -> str:
 @pytest.fixture
 def app(tmp_path) -> Iterator[Flask]:
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url(tmp_path)})
-    limiter.reset()  # the limiter's memory outlives an app; each test starts afresh
     with app.app_context():
         fresh_schema()
         seed_reference_data()
@@ -264,7 +262,7 @@ def count_queries(app: Flask):
     return counting
 
 
-TODAY = dt.date.today()
+TODAY = today()
 
 
 def plan_of(app, login, role, url, marker):

@@ -11,6 +11,7 @@ from dossiers import workflow
 from dossiers.accounts import create_user
 from dossiers.extensions import db
 from dossiers.models import AuditEvent, Dossier, DossierState, Measure, Role, Transition
+from dossiers.refusals import Refused
 
 
 def hidden(html, name, after=0):
@@ -103,7 +104,7 @@ def test_two_transitions_at_once_one_wins(app):
                 workflow.transition(dossier, name, officer(), reason)
                 db.session.commit()
                 outcomes.append("won")
-            except (StaleDataError, workflow.TransitionRefused):
+            except (StaleDataError, Refused):
                 db.session.rollback()
                 outcomes.append("refused")
             finally:

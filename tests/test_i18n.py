@@ -209,7 +209,7 @@ def test_times_are_shown_on_the_crisis_centres_clock_as_babel_would(app, stored,
     """Stored in UTC, shown in Brussels time, in digits whatever the language."""
     from flask_babel import force_locale, format_datetime
 
-    from dossiers import moment
+    from dossiers.clock import moment
 
     with app.test_request_context():
         for language in ("nl", "fr", "en"):

@@ -9,9 +9,11 @@ import pytest
 from conftest import PASSWORD, csrf_from, sign_in, totp_code
 from sqlalchemy import select, update
 
-from dossiers.accounts import AccountRefused, create_user
+from dossiers.accounts import create_user
+from dossiers.clock import now_utc
 from dossiers.extensions import db
-from dossiers.models import AuditEvent, Role, User, UserSession, now_utc
+from dossiers.models import AuditEvent, Role, User, UserSession
+from dossiers.refusals import Refused
 
 
 def password_step(client, email, password=PASSWORD, next_url=""):
@@ -251,7 +253,7 @@ def test_a_new_role_ends_the_sessions(app, login, user):
     ],
 )
 def test_weak_passwords_are_refused(app, password, message):
-    with app.app_context(), pytest.raises(AccountRefused, match=message):
+    with app.app_context(), pytest.raises(Refused, match=message):
         create_user(
             email="jan.peeters@test.example",
             full_name="Jan Peeters",

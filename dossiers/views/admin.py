@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    flash,
     redirect,
     render_template,
     request,
@@ -15,14 +14,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import accounts, audit, exports, keyset
-from ..accounts import AccountRefused
 from ..extensions import db
 from ..forms import AuditFilterForm, OrganisationForm, ReasonForm, UserForm
 from ..labels import ACTIONS, options
 from ..models import AuditEvent, Organisation, OrganisationKind, Role, User
+from . import commit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,19 +28,16 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.get("/users")
 def users():
     """List the user accounts."""
-    page = db.paginate(select(User).order_by(User.email), per_page=50)
-    organisations = {o.id: o.name for o in db.session.scalars(select(Organisation))}
-    return render_template("admin/users.html", page=page, organisations=organisations)
+    organisations = {o.id: o.name for o in accounts.organisations()}
+    return render_template(
+        "admin/users.html", page=accounts.users_page(), organisations=organisations
+    )
 
 
 def _user_form(user: User | None) -> UserForm:
     form = UserForm(obj=user)
     form.organisation_id.choices = options(
-        [("", _("None"))]
-        + [
-            (o.id, o.name)
-            for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
-        ]
+        [("", _("None"))] + [(o.id, o.name) for o in accounts.organisations()]
     )
     return form
 
@@ -54,23 +49,19 @@ def new_user():
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors.append(_("Give a first password."))
-        else:
-            try:
-                accounts.create_user(
-                    email=form.email.data or "",
-                    full_name=form.full_name.data or "",
-                    role=Role(form.role.data),
-                    password=form.password.data,
-                    organisation_id=form.organisation_id.data,
-                    actor=current_user,
-                )
-            except AccountRefused as refusal:
-                db.session.rollback()
-                form.email.errors.append(str(refusal))
-            else:
-                db.session.commit()
-                flash(_("User created."), "success")
-                return redirect(url_for("admin.users"))
+        elif commit(
+            lambda: accounts.create_user(
+                email=form.email.data or "",
+                full_name=form.full_name.data or "",
+                role=Role(form.role.data),
+                password=form.password.data or "",
+                organisation_id=form.organisation_id.data,
+                actor=current_user,
+            ),
+            _("User created."),
+            field=form.email,
+        ):
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
 
@@ -79,25 +70,21 @@ def edit_user(user_id: int):
     """Change a user's role, organisation, password or activity."""
     user = db.get_or_404(User, user_id)
     form = _user_form(user)
-    if form.validate_on_submit():
-        try:
-            accounts.update_user(
-                user,
-                email=form.email.data or "",
-                full_name=form.full_name.data or "",
-                role=Role(form.role.data),
-                organisation_id=form.organisation_id.data,
-                active=form.active.data,
-                password=form.password.data or None,
-                actor=current_user,
-            )
-        except AccountRefused as refusal:
-            db.session.rollback()
-            form.email.errors.append(str(refusal))
-        else:
-            db.session.commit()
-            flash(_("User saved."), "success")
-            return redirect(url_for("admin.users"))
+    if form.validate_on_submit() and commit(
+        lambda: accounts.update_user(
+            user,
+            email=form.email.data or "",
+            full_name=form.full_name.data or "",
+            role=Role(form.role.data),
+            organisation_id=form.organisation_id.data,
+            active=form.active.data,
+            password=form.password.data or None,
+            actor=current_user,
+        ),
+        _("User saved."),
+        field=form.email,
+    ):
+        return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
 
 
@@ -107,17 +94,17 @@ def reset_two_factor(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ReasonForm().validate_on_submit():
         abort(400)
-    accounts.reset_second_factor(user, current_user)
-    db.session.commit()
-    flash(_("Two-factor sign-in reset for %(email)s.", email=user.email), "success")
+    commit(
+        lambda: accounts.reset_second_factor(user, current_user),
+        _("Two-factor sign-in reset for %(email)s.", email=user.email),
+    )
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.get("/organisations")
 def organisations():
     """List the organisations."""
-    rows = db.session.scalars(select(Organisation).order_by(Organisation.name))
-    return render_template("admin/organisations.html", organisations=rows)
+    return render_template("admin/organisations.html", organisations=accounts.organisations())
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -134,30 +121,25 @@ def edit_organisation(organisation_id: int):
 
 def _organisation_form(organisation: Organisation | None):
     form = OrganisationForm(obj=organisation)
-    if form.validate_on_submit():
-        try:
-            accounts.save_organisation(
-                organisation,
-                name=form.name.data or "",
-                kind=OrganisationKind(form.kind.data),
-                active=form.active.data,
-                actor=current_user,
-            )
-        except AccountRefused as refusal:
-            db.session.rollback()
-            form.name.errors.append(str(refusal))
-        else:
-            db.session.commit()
-            flash(_("Organisation saved."), "success")
-            return redirect(url_for("admin.organisations"))
+    if form.validate_on_submit() and commit(
+        lambda: accounts.save_organisation(
+            organisation,
+            name=form.name.data or "",
+            kind=OrganisationKind(form.kind.data),
+            active=form.active.data,
+            actor=current_user,
+        ),
+        _("Organisation saved."),
+        field=form.name,
+    ):
+        return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, organisation=organisation)
 
 
 def _audit_criteria() -> tuple[AuditFilterForm, audit.Criteria]:
     form = AuditFilterForm(request.args)
     form.actor_id.choices = options(
-        [("", _("Anyone"))]
-        + [(u.id, u.email) for u in db.session.scalars(select(User).order_by(User.email))]
+        [("", _("Anyone"))] + [(u.id, u.email) for u in accounts.users_by_email()]
     )
     form.action.choices = options([("", _("Any"))] + sorted(ACTIONS.items()))
     if not form.validate():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
+    abort,
     flash,
     redirect,
     render_template,
@@ -32,19 +34,31 @@ from ..auth import (
     note_failure,
     provisioning_uri,
     start_session,
+    within_rate_limit,
 )
-from ..extensions import db, limiter
+from ..clock import now_utc
+from ..extensions import db
 from ..forms import LoginForm, TotpForm
 from ..logs import log
-from ..models import User, now_utc
+from ..models import User
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300  # between the password and the second factor
 MAX_CODE_FAILURES = 5
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def rate_limited(view: Callable[[], Any]) -> Callable[[], Any]:
+    """Refuse a sign-in post past the per-address rate (LOGIN_RATE_LIMIT) with a 429."""
+
+    @wraps(view)
+    def limited() -> Any:
+        if request.method == "POST" and not within_rate_limit(
+            request.endpoint or "", request.remote_addr or "?"
+        ):
+            abort(429)
+        return view()
+
+    return limited
 
 
 def safe_next(target: str | None) -> str | None:
@@ -70,7 +84,7 @@ def _finish(user: User, next_url: str | None):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limited
 def login():
     """Sign in; the same answer for an unknown email, a wrong password and a lockout."""
     if current_user.is_authenticated:
@@ -146,7 +160,7 @@ def _code_refused(user: User, form: TotpForm) -> Any:
 
 
 @bp.route("/login/totp", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limited
 def totp():
     """The second step: a code from the authenticator app, or a recovery code."""
     if current_user.is_authenticated:
@@ -166,7 +180,7 @@ def totp():
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limited
 def enrol():
     """First sign-in of a role that needs two factors: scan the code, confirm it once."""
     if current_user.is_authenticated:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, casework, freshness, names
-from ..access import load_dossier
-from ..casework import RuleBroken
+from .. import casework, freshness, names
+from ..access import chosen_person, dossier_measure, dossier_person, known_person, load_dossier
+from ..clock import today
 from ..extensions import db
 from ..forms import (
     ApprovalForm,
@@ -27,30 +24,16 @@ from ..forms import (
     ReasonForm,
 )
 from ..labels import measure_type_name, options
-from ..models import (
-    AssessmentSource,
-    Dossier,
-    Event,
-    EventKind,
-    Measure,
-    MeasureType,
-    Organisation,
-    OrganisationKind,
-    Person,
-    VipCategory,
-    today,
-)
+from ..models import AssessmentSource, Dossier, EventKind, VipCategory
+from ..reference import active_measure_types, partner_organisations
+from ..refusals import Refused
+from . import commit
 
 bp = Blueprint("casework", __name__, url_prefix="/dossiers/<reference>")
 
 
 def _back(dossier: Dossier):
     return redirect(url_for("dossiers.detail", reference=dossier.reference))
-
-
-def _refused(field, refusal: RuleBroken) -> None:
-    db.session.rollback()
-    field.errors.append(str(refusal))
 
 
 def _person_choices(dossier: Dossier) -> list[SelectChoice]:
@@ -66,43 +49,22 @@ def _person_details(form: PersonForm) -> dict:
     }
 
 
-PERSON_SEARCH_CAP = 1000
-
-
 @bp.route("/persons", methods=["GET", "POST"])
 def persons(reference: str):
     """Find a known person to link, or record a new one."""
     dossier = load_dossier(reference, current_user)
     search = PersonSearchForm(request.args)
     form = PersonForm()
-    found: list[Person] = []
+    found = []
     if search.validate() and search.q.data and names.searchable(search.q.data):
-        found = list(
-            db.session.scalars(
-                select(Person)
-                .where(Person.id.in_(names.persons_named(search.q.data, PERSON_SEARCH_CAP)))
-                .order_by(Person.name)
-                .limit(20)
-            )
-        )
-        audit.record(
-            "person.search",
-            actor=current_user,
-            object_type="person",
-            object_id=None,
-            dossier=dossier,
-            results=len(found),
-        )
+        found = casework.find_persons(dossier, search.q.data, current_user)
         db.session.commit()
-    if form.validate_on_submit():
-        try:
-            casework.add_new_person(dossier, actor=current_user, **_person_details(form))
-        except RuleBroken as refusal:
-            _refused(form.name, refusal)
-        else:
-            db.session.commit()
-            flash(_("Person added."), "success")
-            return _back(dossier)
+    if form.validate_on_submit() and commit(
+        lambda: casework.add_new_person(dossier, actor=current_user, **_person_details(form)),
+        _("Person added."),
+        field=form.name,
+    ):
+        return _back(dossier)
     return render_template(
         "casework/persons.html",
         dossier=dossier,
@@ -117,22 +79,17 @@ def persons(reference: str):
 def edit_person(reference: str, person_id: int):
     """Correct a protected person's details; refused if someone changed them meanwhile."""
     dossier = load_dossier(reference, current_user)
-    person = next((p for p in dossier.persons if p.id == person_id), None)
-    if person is None:
-        abort(404)
+    person = dossier_person(dossier, person_id)
     form = PersonEditForm(obj=person)
     if request.method == "GET":
         form.seen.data = str(freshness.current_seen())
-    if form.validate_on_submit():
-        try:
-            freshness.check(person, form.version.data, form.seen.data, dossier)
-            casework.update_person(dossier, person, actor=current_user, **_person_details(form))
-        except RuleBroken as refusal:
-            _refused(form.name, refusal)
-        else:
-            db.session.commit()
-            flash(_("Person saved."), "success")
-            return _back(dossier)
+
+    def save() -> None:
+        freshness.check(person, form.version.data, form.seen.data, dossier)
+        casework.update_person(dossier, person, actor=current_user, **_person_details(form))
+
+    if form.validate_on_submit() and commit(save, _("Person saved."), field=form.name):
+        return _back(dossier)
     return render_template("casework/person_edit.html", dossier=dossier, form=form, person=person)
 
 
@@ -141,20 +98,15 @@ def link_person(reference: str):
     """Link a person already known to the service."""
     dossier = load_dossier(reference, current_user)
     form = LinkPersonForm()
-    person = None
-    if form.validate_on_submit() and (form.person_id.data or "").isdigit():
-        person = db.session.get(Person, int(form.person_id.data))
-    if person is None:
-        flash(_("Choose a person from the search results."), "danger")
-        return redirect(url_for("casework.persons", reference=dossier.reference))
-    try:
+    person = known_person(form.person_id.data) if form.validate_on_submit() else None
+
+    def link() -> None:
+        if person is None:
+            raise Refused(_("Choose a person from the search results."))
         casework.link_person(dossier, person, current_user)
-    except RuleBroken as refusal:
-        db.session.rollback()
-        flash(str(refusal), "danger")
-    else:
-        db.session.commit()
-        flash(_("Person linked."), "success")
+
+    if not commit(link, _("Person linked.")):
+        return redirect(url_for("casework.persons", reference=dossier.reference))
     return _back(dossier)
 
 
@@ -162,18 +114,14 @@ def link_person(reference: str):
 def remove_person(reference: str, person_id: int):
     """Take a person out of the dossier (the person stays known)."""
     dossier = load_dossier(reference, current_user)
-    person = next((p for p in dossier.persons if p.id == person_id), None)
-    if person is None or not ReasonForm().validate_on_submit():
-        flash(_("This person is not in the dossier."), "danger")
-        return _back(dossier)
-    try:
-        casework.remove_person(dossier, person, current_user)
-    except RuleBroken as refusal:
-        db.session.rollback()
-        flash(str(refusal), "danger")
+    person = dossier_person(dossier, person_id)
+    if not ReasonForm().validate_on_submit():
+        flash(_("The reason is too long."), "danger")
     else:
-        db.session.commit()
-        flash(_("Person removed from the dossier."), "success")
+        commit(
+            lambda: casework.remove_person(dossier, person, current_user),
+            _("Person removed from the dossier."),
+        )
     return _back(dossier)
 
 
@@ -185,42 +133,31 @@ def new_assessment(reference: str):
     form.person_id.choices = _person_choices(dossier)
     if request.method == "GET":
         form.assessed_on.data = today()
-    if form.validate_on_submit():
-        person = next((p for p in dossier.persons if p.id == form.person_id.data), None)
-        try:
-            casework.record_assessment(
-                dossier,
-                source=AssessmentSource(form.source.data),
-                level=form.level.data,
-                assessed_on=form.assessed_on.data,
-                review_on=form.review_on.data,
-                summary=form.summary.data or "",
-                person=person,
-                actor=current_user,
-            )
-        except RuleBroken as refusal:
-            _refused(form.level, refusal)
-        else:
-            db.session.commit()
-            flash(_("Threat assessment recorded."), "success")
-            return _back(dossier)
+    if form.validate_on_submit() and commit(
+        lambda: casework.record_assessment(
+            dossier,
+            source=AssessmentSource(form.source.data),
+            level=form.level.data,
+            assessed_on=form.assessed_on.data,
+            review_on=form.review_on.data,
+            summary=form.summary.data or "",
+            person=chosen_person(dossier, form.person_id.data),
+            actor=current_user,
+        ),
+        _("Threat assessment recorded."),
+        field=form.level,
+    ):
+        return _back(dossier)
     return render_template("casework/assessment.html", dossier=dossier, form=form)
 
 
 def _event_choices(dossier: Dossier) -> list[SelectChoice]:
-    year = dossier.opened_on.year
-    events = db.session.scalars(
-        select(Event)
-        .where(
-            Event.start_date >= dt.date(year - 1, 1, 1),
-            Event.start_date <= dt.date(year + 1, 12, 31),
-        )
-        .order_by(Event.start_date.desc())
-        .limit(300)
-    )
     return options(
         [("", _("Choose an event"))]
-        + [(e.id, f"{e.start_date:%d/%m/%Y} · {e.name} · {e.place}") for e in events]
+        + [
+            (e.id, f"{e.start_date:%d/%m/%Y} · {e.name} · {e.place}")
+            for e in casework.events_around(dossier.opened_on.year)
+        ]
     )
 
 
@@ -235,13 +172,12 @@ def event(reference: str):
         choose.event_id.data = dossier.event_id
         for form in (choose, create):
             form.version.data, form.seen.data = str(dossier.version), str(freshness.current_seen())
-    chosen = None
-    if "choose-event_id" in request.form and choose.validate_on_submit():
-        chosen = db.session.get(Event, choose.event_id.data)
-        if chosen is None:
-            choose.event_id.errors.append(_("Choose an event."))
-    elif "create-name" in request.form and create.validate_on_submit():
-        try:
+    creating = "create-name" in request.form
+    submitted = create if creating else choose
+
+    def set_event() -> None:
+        freshness.check(dossier, submitted.version.data, submitted.seen.data)
+        if creating:
             chosen = casework.create_event(
                 name=create.name.data or "",
                 kind=EventKind(create.kind.data),
@@ -250,19 +186,14 @@ def event(reference: str):
                 place=create.place.data or "",
                 actor=current_user,
             )
-        except RuleBroken as refusal:
-            _refused(create.name, refusal)
-    if chosen is not None:
-        submitted = choose if "choose-event_id" in request.form else create
-        try:
-            freshness.check(dossier, submitted.version.data, submitted.seen.data)
-            casework.set_event(dossier, chosen, current_user)
-        except RuleBroken as refusal:
-            _refused(choose.event_id, refusal)
         else:
-            db.session.commit()
-            flash(_("Event set."), "success")
-            return _back(dossier)
+            chosen = casework.known_event(choose.event_id.data)
+        casework.set_event(dossier, chosen, current_user)
+
+    if submitted.validate_on_submit() and commit(
+        set_event, _("Event set."), field=create.name if creating else choose.event_id
+    ):
+        return _back(dossier)
     return render_template("casework/event.html", dossier=dossier, choose=choose, create=create)
 
 
@@ -273,21 +204,20 @@ def approval(reference: str):
     form = ApprovalForm(obj=dossier)
     if request.method == "GET":
         form.seen.data = str(freshness.current_seen())
-    if form.validate_on_submit():
-        try:
-            freshness.check(dossier, form.version.data, form.seen.data)
-            casework.record_approval(
-                dossier,
-                on=form.approval_date.data,
-                reference=form.approval_reference.data or "",
-                actor=current_user,
-            )
-        except RuleBroken as refusal:
-            _refused(form.approval_reference, refusal)
-        else:
-            db.session.commit()
-            flash(_("Approval recorded."), "success")
-            return _back(dossier)
+
+    def record() -> None:
+        freshness.check(dossier, form.version.data, form.seen.data)
+        casework.record_approval(
+            dossier,
+            on=form.approval_date.data,
+            reference=form.approval_reference.data or "",
+            actor=current_user,
+        )
+
+    if form.validate_on_submit() and commit(
+        record, _("Approval recorded."), field=form.approval_reference
+    ):
+        return _back(dossier)
     return render_template("casework/approval.html", dossier=dossier, form=form)
 
 
@@ -296,20 +226,7 @@ def new_measure(reference: str):
     """Add a protection measure for a partner organisation."""
     dossier = load_dossier(reference, current_user)
     form = MeasureForm()
-    types = {
-        t.id: t
-        for t in db.session.scalars(
-            select(MeasureType).where(MeasureType.active).order_by(MeasureType.label)
-        )
-    }
-    partners = {
-        o.id: o
-        for o in db.session.scalars(
-            select(Organisation)
-            .where(Organisation.active, Organisation.kind != OrganisationKind.CRISIS_CENTRE)
-            .order_by(Organisation.name)
-        )
-    }
+    types, partners = active_measure_types(), partner_organisations()
     form.measure_type_id.choices = options(
         [("", _("Choose a type"))]
         + [(i, measure_type_name(t.code, t.label)) for i, t in types.items()]
@@ -320,29 +237,21 @@ def new_measure(reference: str):
     form.person_id.choices = _person_choices(dossier)
     if request.method == "GET":
         form.start_date.data = today()
-    if form.validate_on_submit():
-        measure_type = types.get(form.measure_type_id.data)
-        partner = partners.get(form.organisation_id.data)
-        person = next((p for p in dossier.persons if p.id == form.person_id.data), None)
-        try:
-            if measure_type is None or partner is None:
-                raise RuleBroken(_("Choose a type and a partner from the lists."))
-            casework.add_measure(
-                dossier,
-                measure_type=measure_type,
-                description=form.description.data or "",
-                organisation=partner,
-                person=person,
-                start_date=form.start_date.data,
-                end_date=form.end_date.data,
-                actor=current_user,
-            )
-        except RuleBroken as refusal:
-            _refused(form.measure_type_id, refusal)
-        else:
-            db.session.commit()
-            flash(_("Measure added."), "success")
-            return _back(dossier)
+    if form.validate_on_submit() and commit(
+        lambda: casework.add_measure(
+            dossier,
+            measure_type=types[form.measure_type_id.data],
+            description=form.description.data or "",
+            organisation=partners[form.organisation_id.data],
+            person=chosen_person(dossier, form.person_id.data),
+            start_date=form.start_date.data,
+            end_date=form.end_date.data,
+            actor=current_user,
+        ),
+        _("Measure added."),
+        field=form.measure_type_id,
+    ):
+        return _back(dossier)
     return render_template("casework/measure.html", dossier=dossier, form=form)
 
 
@@ -350,18 +259,15 @@ def new_measure(reference: str):
 def lift_measure(reference: str, measure_id: int):
     """Lift a measure: it ends today."""
     dossier = load_dossier(reference, current_user)
-    measure: Measure | None = next((m for m in dossier.measures if m.id == measure_id), None)
+    measure = dossier_measure(dossier, measure_id)
     form = ReasonForm()
-    if measure is None or not form.validate_on_submit():
-        flash(_("There is no such measure in this dossier."), "danger")
-        return _back(dossier)
-    try:
+
+    def lift() -> None:
         freshness.check(measure, form.version.data, form.seen.data)
         casework.lift_measure(measure, current_user, today())
-    except RuleBroken as refusal:
-        db.session.rollback()
-        flash(str(refusal), "danger")
+
+    if not form.validate_on_submit():
+        flash(_("The reason is too long."), "danger")
     else:
-        db.session.commit()
-        flash(_("Measure lifted."), "success")
+        commit(lift, _("Measure lifted."))
     return _back(dossier)

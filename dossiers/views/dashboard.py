@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 
 from .. import listings
-from ..models import today
+from ..clock import today
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

@@ -1,16 +1,13 @@
 """Officers' dossiers: the list, opening one, reading one, moving it."""
 
-from functools import cache
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, bindparam, select
 
 from .. import audit, freshness, keyset, workflow
 from ..access import load_dossier, who_can_see
-from ..casework import RuleBroken, create_dossier
-from ..extensions import db
+from ..casework import create_dossier
+from ..clock import today
 from ..forms import DossierFilterForm, DossierForm, ReasonForm
 from ..listings import (
     DOSSIER_ORDER,
@@ -20,7 +17,8 @@ from ..listings import (
     dossier_list,
     persons_preview,
 )
-from ..models import DossierKind, DossierState, ThreatGround, Transition, today
+from ..models import DossierKind, DossierState, ThreatGround
+from . import commit
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 
@@ -61,22 +59,21 @@ def new():
     form = DossierForm()
     if request.method == "GET":
         form.opened_on.data = today()
-    if form.validate_on_submit():
-        try:
-            dossier = create_dossier(
+    if form.validate_on_submit() and (
+        opened := commit(
+            lambda: create_dossier(
                 kind=DossierKind(form.kind.data),
                 title=form.title.data or "",
                 opened_on=form.opened_on.data,
                 actor=current_user,
                 ground=ThreatGround(form.ground.data) if form.ground.data else None,
-            )
-        except RuleBroken as refusal:
-            db.session.rollback()
-            form.opened_on.errors.append(str(refusal))
-        else:
-            db.session.commit()
-            flash(_("Dossier %(ref)s opened.", ref=dossier.reference), "success")
-            return redirect(url_for("dossiers.detail", reference=dossier.reference))
+            ),
+            field=form.opened_on,
+        )
+    ):
+        reference = opened.value.reference
+        flash(_("Dossier %(ref)s opened.", ref=reference), "success")
+        return redirect(url_for("dossiers.detail", reference=reference))
     return render_template("dossiers/new.html", form=form)
 
 
@@ -100,18 +97,9 @@ def detail(reference: str):
         visibility=who_can_see(dossier),
         # Everything up to this page's own audit event is what the page shows.
         seen=viewed.sequence,
-        transitions=_transitions(dossier.id),
+        transitions=workflow.transitions_by_id(dossier),
         available=workflow.available(dossier),
     )
-
-
-def _transitions(dossier_id: int) -> dict[int, Transition]:
-    return {t.id: t for t in db.session.scalars(_transitions_of(), {"dossier_id": dossier_id})}
-
-
-@cache
-def _transitions_of() -> Select[Transition]:
-    return select(Transition).where(Transition.dossier_id == bindparam("dossier_id"))
 
 
 @bp.post("/<reference>/transition/<name>")
@@ -124,13 +112,10 @@ def transition(reference: str, name: str):
     if not form.validate_on_submit():
         flash(_("The reason is too long."), "danger")
         return redirect(url_for("dossiers.detail", reference=dossier.reference))
-    try:
+
+    def move() -> None:
         freshness.check(dossier, form.version.data, form.seen.data)
         workflow.transition(dossier, name, current_user, form.reason.data or "")
-    except (workflow.TransitionRefused, freshness.StaleForm) as refusal:
-        db.session.rollback()
-        flash(str(refusal), "danger")
-    else:
-        db.session.commit()
-        flash(_("Done: %(label)s.", label=workflow.TRANSITIONS[name].label), "success")
+
+    commit(move, _("Done: %(label)s.", label=workflow.TRANSITIONS[name].label))
     return redirect(url_for("dossiers.detail", reference=dossier.reference))

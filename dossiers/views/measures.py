@@ -4,22 +4,16 @@ execution reports."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import audit, freshness, keyset
-from ..access import (
-    can_update_measure,
-    load_partner_measure,
-    partner_measure_rows,
-    partner_scope,
-)
-from ..casework import PARTNER_STEPS, RuleBroken, report_on_measure
-from ..extensions import db
+from ..access import can_update_measure, load_partner_measure, partner_measure_page
+from ..casework import PARTNER_STEPS, report_on_measure
+from ..clock import today
 from ..forms import MeasureReportForm
-from ..keyset import Key
 from ..labels import LABELS, options
 from ..listings import current_levels
-from ..models import Measure, MeasureStatus, is_current_measure, today
+from ..models import MeasureStatus
+from . import commit
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 
@@ -28,13 +22,8 @@ bp = Blueprint("measures", __name__, url_prefix="/measures")
 def index():
     """List the organisation's current measures, or with ?show=lifted its lifted ones."""
     lifted = request.args.get("show") == "lifted"
-    shown = Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
-    page = keyset.window(
-        partner_measure_rows(current_user).where(shown),
-        NEWEST_FIRST,
-        after=request.args.get("after"),
-        before=request.args.get("before"),
-        counted=select(Measure.id).where(partner_scope(current_user), shown),
+    page = partner_measure_page(
+        current_user, lifted, after=request.args.get("after"), before=request.args.get("before")
     )
     return render_template(
         "measures/index.html",
@@ -43,9 +32,6 @@ def index():
         lifted=lifted,
         args=keyset.filters(),
     )
-
-
-NEWEST_FIRST = (Key(Measure.start_date, descending=True), Key(Measure.id, descending=True))
 
 
 @bp.route("/<int:measure_id>", methods=["GET", "POST"])
@@ -71,16 +57,13 @@ def detail(measure_id: int):
         # Before the form's own checks: its choices follow the measure's new status.
         form.status.errors = [stale]
     elif form.validate_on_submit():
-        try:
-            report_on_measure(
+        if commit(
+            lambda: report_on_measure(
                 measure, MeasureStatus(form.status.data), form.note.data or "", current_user
-            )
-        except RuleBroken as refusal:
-            db.session.rollback()
-            form.status.errors.append(str(refusal))
-        else:
-            db.session.commit()
-            flash(_("Report recorded."), "success")
+            ),
+            _("Report recorded."),
+            field=form.status,
+        ):
             return redirect(url_for("measures.detail", measure_id=measure.id))
     level = current_levels([measure.dossier_id]).get(measure.dossier_id)
     persons = [measure.person] if measure.person else measure.dossier.persons

@@ -17,9 +17,9 @@ from flask_login import current_user
 from .. import audit, exports, keyset, report, statistics
 from ..access import can_read_names
 from ..charts import breakdown_svg
+from ..clock import today
 from ..extensions import db
 from ..forms import OpenOnForm
-from ..models import today
 from ..security import svg_policy
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")

@@ -9,8 +9,6 @@ is as valid as one written by the app (`flask audit verify` passes).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import random
 from collections.abc import Callable
@@ -19,11 +17,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 
-from . import names
-from .audit import GENESIS
-from .demo import FIRST_NAMES, LAST_NAMES
-from .extensions import db
-from .models import (
+from dossiers import clock, names
+from dossiers.audit import GENESIS, digest
+from dossiers.demo import FIRST_NAMES, LAST_NAMES
+from dossiers.extensions import db
+from dossiers.models import (
     AuditEvent,
     AuditHead,
     Dossier,
@@ -95,25 +93,7 @@ class _Chain:
             "detail": json.dumps(detail, sort_keys=True),
             "prev_hash": self.previous,
         }
-        content = json.dumps(
-            [
-                row["sequence"],
-                at.isoformat(timespec="microseconds"),
-                actor,
-                action,
-                object_type,
-                object_id,
-                dossier,
-                None,
-                "ok",
-                row["detail"],
-                self.previous,
-            ],
-            separators=(",", ":"),
-        )
-        row["hash"] = self.previous = hmac.new(
-            self.key, content.encode(), hashlib.sha256
-        ).hexdigest()
+        row["hash"] = self.previous = digest(row, self.key)
         self.rows.append(row)
 
     def flush(self) -> None:
@@ -199,7 +179,7 @@ def seed_scale(
         chain.flush()
         db.session.commit()
         progress(1)
-    today = dt.date.today()
+    today = clock.today()
     if last_year == today.year - 1:
         # This year so far, so that the newest dossiers are still at intake or in
         # assessment, as they would be: the dashboard is measured with work in it.
@@ -240,18 +220,17 @@ def _refresh_planner_statistics() -> None:
 
 def _reference_data() -> None:
     """The demo's organisations and measure types, and an officer to sign the records."""
-    from .demo import MEASURE_TYPES, ORGANISATIONS
+    from dossiers.demo import ORGANISATIONS
+    from dossiers.reference import standard_measure_types
 
     if not db.session.scalar(select(func.count()).select_from(Organisation)):
         db.session.add_all(Organisation(name=name, kind=kind) for name, kind in ORGANISATIONS)
     present = set(db.session.scalars(select(MeasureType.code)))
-    db.session.add_all(
-        MeasureType(code=code, label=label) for code, label in MEASURE_TYPES if code not in present
-    )
+    db.session.add_all(t for t in standard_measure_types() if t.code not in present)
     if not db.session.scalar(select(User.id).where(User.role == Role.OFFICER)):
         import secrets
 
-        from .auth import hash_password
+        from dossiers.auth import hash_password
 
         db.session.add(
             User(
@@ -290,7 +269,7 @@ def _threatened(year, count, rng, officer, partners, types, known, chain, days_i
         ends = opened + dt.timedelta(days=rng.randrange(60, 400))
         # A dossier whose threat outlasts today is still open: at intake in its first
         # week, in assessment until its third, then with measures decided.
-        state = _state_on(dt.date.today(), opened, ends)
+        state = _state_on(clock.today(), opened, ends)
         closed = ends if state is DossierState.CLOSED else None
         rows.append(
             {
