@@ -28,9 +28,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
-from . import audit, keyset
+from . import audit, keyset, queries
 from .extensions import db, login_manager
 from .keyset import Key, Window
 from .models import (
@@ -173,21 +173,7 @@ def load_dossier(reference: str, user: User) -> Dossier:
     measures (in their relationships' order)."""
     if not has_role(user, *DOSSIER_ROLES) or not REFERENCE.fullmatch(reference.upper()):
         refuse(404)
-    dossier = db.session.scalar(
-        select(Dossier)
-        .options(
-            joinedload(Dossier.event),
-            joinedload(Dossier.lead_officer),
-            selectinload(Dossier.persons),
-            selectinload(Dossier.assessments),
-            selectinload(Dossier.measures).options(
-                joinedload(Measure.organisation),
-                joinedload(Measure.measure_type),
-                joinedload(Measure.person),
-            ),
-        )
-        .where(Dossier.reference == reference.upper())
-    )
+    dossier = queries.dossier_by_reference(reference.upper())
     if dossier is None or not can_view_dossier(user, dossier):
         refuse(404)
     return dossier

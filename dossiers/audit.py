@@ -16,22 +16,19 @@ import hmac
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from . import queries
 from .clock import now_utc, start_of
 from .extensions import db
-from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User, is_dossier_write
+from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User
 
 GENESIS = "0" * 64
-# The tables themselves: appends are Core statements, with no unit-of-work flush.
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
-_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 
 
 def _key() -> bytes:
@@ -70,28 +67,10 @@ def fields(event: AuditEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in HASHED}
 
 
-# Built once: every dossier read appends an event, and building a statement costs as
-# much as running it on SQLite.
-@cache
-def _bump() -> Any:
-    return (
-        update(_HEAD)
-        .where(_HEAD.c.id == 1)
-        .values(last_sequence=_HEAD.c.last_sequence + 1)
-        .returning(_HEAD.c.last_sequence, _HEAD.c.last_hash)
-    )
-
-
-@cache
-def _append() -> tuple[Any, Any]:
-    """The event's insert and the head's update, its values given at execution."""
-    return insert(_EVENTS), update(_HEAD).where(_HEAD.c.id == 1)
-
-
 def _claim_next() -> tuple[int, str]:
     """Take the next sequence number and the hash it follows; the head row stays locked
     until commit."""
-    bump = _bump()
+    bump = queries.claim_next_event()
     claimed = db.session.execute(bump).first()
     if claimed is None:
         try:
@@ -134,7 +113,7 @@ def record(
         prev_hash=previous,
     )
     event.hash = digest(fields(event), _key())
-    append_event, move_head = _append()
+    append_event, move_head = queries.append_event()
     db.session.execute(append_event, {column: getattr(event, column) for column in EVENT_COLUMNS})
     head: dict[str, Any] = {"last_hash": event.hash}
     if changes_data(action, outcome):
@@ -223,18 +202,10 @@ def dossier_history(dossier: Dossier) -> list[Entry]:
     query."""
     return [
         Entry(at, actor, action, json.loads(detail or "{}"))
-        for at, action, detail, actor in db.session.execute(_history(), {"dossier_id": dossier.id})
+        for at, action, detail, actor in db.session.execute(
+            queries.dossier_writes(), {"dossier_id": dossier.id}
+        )
     ]
-
-
-@cache
-def _history() -> Any:
-    return (
-        select(AuditEvent.at, AuditEvent.action, AuditEvent.detail, User.full_name)
-        .outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.dossier_id == bindparam("dossier_id"), is_dossier_write())
-        .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
-    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import hmac
 import json
 import secrets
 import time
-from functools import cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -17,9 +16,9 @@ from flask import Flask, current_app
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Select, bindparam, delete, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import delete, func, select, update
 
+from . import queries
 from .clock import now_utc
 from .extensions import db
 from .models import LoginFailure, Role, User, UserSession
@@ -79,7 +78,8 @@ def user_for_token(token: str) -> User | None:
     now = now_utc()
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     row = db.session.execute(
-        _live_session(), {"token_hash": _token_hash(token), "now": now, "idle_since": now - idle}
+        queries.live_session(),
+        {"token_hash": _token_hash(token), "now": now, "idle_since": now - idle},
     ).first()
     if row is None:
         return None
@@ -93,23 +93,6 @@ def user_for_token(token: str) -> User | None:
         db.session.commit()
     user.session_token = token
     return user
-
-
-@cache
-def _live_session() -> Select[User, int, dt.datetime]:
-    """Built once: every signed-in request runs it. The session row is only checked: its
-    user is the object the request keeps."""
-    return (
-        select(User, UserSession.id, UserSession.last_seen_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .options(joinedload(User.organisation))
-        .where(
-            UserSession.token_hash == bindparam("token_hash"),
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > bindparam("now"),
-            UserSession.last_seen_at > bindparam("idle_since"),
-        )
-    )
 
 
 def end_session(token: str | None) -> None:

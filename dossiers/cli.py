@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from . import audit, clock, keyset, project, statistics
+from . import audit, clock, figures, keyset, project
 from .accounts import create_user
 from .auth import new_totp_secret
 from .clock import now_utc
@@ -113,15 +113,15 @@ def seed_demo_command() -> None:
 @click.option("--format", "output", type=click.Choice(["json", "csv"]), default="json")
 def stats_command(year: int, output: str) -> None:
     """Print the yearly figures."""
-    figures = statistics.headline(year)
+    published = figures.headline(year)
     if output == "json":
-        click.echo(json.dumps(figures, indent=2))
+        click.echo(json.dumps(published, indent=2))
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["year", "section", "figure", "value"])
     for section in ("threatened_persons", "vip_protection"):
-        for name, value in figures[section].items():
+        for name, value in published[section].items():
             writer.writerow([year, section, name, value])
     click.echo(buffer.getvalue(), nl=False)
 
@@ -139,15 +139,16 @@ def export_rows_command(
     """Write the rows behind a figure to DESTINATION (.csv or .xlsx), streamed."""
     from . import exports, report
 
-    keys = {*statistics.FIGURES, "open_dossiers", "open_persons"}
-    if figure not in keys:
-        raise click.ClickException(f"No figure {figure!r}; one of: {', '.join(sorted(keys))}.")
-    chosen = report.parse_group(figure, group)
-    if figure in statistics.BREAKDOWNS and chosen is None:
+    chosen = figures.FIGURES.get(figure)
+    if chosen is None:
+        keys = ", ".join(sorted(figures.FIGURES))
+        raise click.ClickException(f"No figure {figure!r}; one of: {keys}.")
+    wanted = chosen.group_of(group)
+    if chosen.grouped and wanted is None:
         raise click.ClickException(f"{figure} is a breakdown: give --group.")
-    population = statistics.population(figure, year, chosen)
+    population = chosen.rows(year, wanted)
     total, _ = keyset.count(population, None)
-    unit = report.unit_of(figure)
+    unit = chosen.unit
     audit.record(
         "statistics.export",
         actor=None,
@@ -155,7 +156,7 @@ def export_rows_command(
         object_id=None,
         figure=figure,
         year=year,
-        group=chosen,
+        group=wanted,
         names=names,
         rows=total,
         form="cli",
@@ -170,7 +171,7 @@ def export_rows_command(
 
         lines = exports.drill_lines(counted(report.stream(population, unit, names)), unit, names)
         if destination.endswith(".xlsx"):
-            with exports.xlsx_file(lines, title=str(report.title_of(figure))) as made:
+            with exports.xlsx_file(lines, title=str(chosen.label)) as made:
                 with open(destination, "wb") as out:
                     for chunk in exports.file_chunks(made):
                         out.write(chunk)

@@ -36,10 +36,10 @@ def _lines(report: Report) -> Iterator[list]:
         for g in b.groups:
             yield ["breakdown", b.key, g.label, y, g.value, p, g.previous, str(b.rule)]
     day = report.open_day.isoformat()
-    for key in ("dossiers", "persons"):
+    for key in report.open_values:
         yield [
             f"open_on_{day}",
-            f"open_{key}",
+            key,
             "",
             y,
             report.open_values[key],
@@ -81,7 +81,7 @@ def xlsx_bytes(report: Report) -> bytes:
     sheet.append(
         [
             _("open on %(d)s: dossiers", d=f"{report.open_day:%d/%m/%Y}"),
-            report.open_values["dossiers"],
+            report.open_values["open_dossiers"],
             "",
             str(report.open_rule),
         ]
@@ -89,7 +89,7 @@ def xlsx_bytes(report: Report) -> bytes:
     sheet.append(
         [
             _("open on %(d)s: persons", d=f"{report.open_day:%d/%m/%Y}"),
-            report.open_values["persons"],
+            report.open_values["open_persons"],
         ]
     )
     sheet.column_dimensions["A"].width = 48

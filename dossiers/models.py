@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -499,13 +498,11 @@ _READ_LIST = ", ".join(f"'{name}'" for name in READ_ACTIONS)
 WRITES_SQL = f"outcome = 'ok' AND action NOT IN ({_READ_LIST})"
 
 
-@functools.cache
 def is_dossier_write():
     """The events that changed a dossier: its history, without the (many) reads of it.
 
     The values are written into the SQL, not bound, so that both databases can match the
-    condition to the partial index ix_audit_event_dossier_writes. Built once: the same
-    condition object also spares SQLAlchemy a new cache key per request.
+    condition to the partial index ix_audit_event_dossier_writes.
     """
     from sqlalchemy import and_, literal
 

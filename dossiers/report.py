@@ -12,25 +12,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from flask import current_app
-from flask_babel import format_date, get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale
 from sqlalchemy import select
 
-from . import keyset, statistics
+from . import figures, keyset
 from .extensions import db
+from .figures import FIGURES, OPEN_RULE
 from .keyset import Key, Window
-from .labels import LABELS, LEVELS, measure_type_name
+from .labels import measure_type_name
 from .models import (
     AuditHead,
     Dossier,
-    DossierState,
     Event,
     Measure,
     MeasureType,
     Organisation,
     Person,
-    ThreatGround,
-    VipCategory,
 )
 
 
@@ -73,8 +70,8 @@ class Report:
     figures: dict[str, FigureValue]
     breakdowns: list[Breakdown]
     open_day: dt.date
-    open_values: dict[str, int]
-    open_rule: Any = field(default=statistics.OPEN_RULE)
+    open_values: dict[str, int]  # the dated figures on open_day, by key
+    open_rule: Any = field(default=OPEN_RULE)
 
 
 def default_open_day(year: int, today: dt.date) -> dt.date:
@@ -120,64 +117,28 @@ def breakdown_remembered(key: str, year: int) -> Breakdown:
 
 def build(year: int, open_day: dt.date) -> Report:
     """Compute the whole report: a fixed number of queries whatever the data size."""
-    now, before = statistics.headline_values(year), statistics.headline_values(year - 1)
-    figures = {
-        key: FigureValue(
-            key, statistics.FIGURES[key].label, statistics.FIGURES[key].rule, now[key], before[key]
-        )
-        for key in statistics.HEADLINE
+    now, before = figures.headline_values(year), figures.headline_values(year - 1)
+    shown = {
+        key: FigureValue(key, FIGURES[key].label, FIGURES[key].rule, now[key], before[key])
+        for key in figures.HEADLINE
     }
-    breakdowns = [breakdown(key, year) for key in statistics.BREAKDOWNS]
-    return Report(year, figures, breakdowns, open_day, statistics.open_on(open_day))
+    breakdowns = [breakdown(key, year) for key in figures.BREAKDOWNS]
+    return Report(year, shown, breakdowns, open_day, figures.open_on(open_day))
 
 
 def breakdown(key: str, year: int) -> Breakdown:
-    figure = statistics.FIGURES[key]
-    now = statistics.breakdown_values(key, year)
-    before = statistics.breakdown_values(key, year - 1)
+    figure = FIGURES[key]
+    if figure.groups is None:
+        raise KeyError(f"{key} is not a breakdown")
+    now = figures.breakdown_values(key, year)
+    before = figures.breakdown_values(key, year - 1)
     groups = [
         GroupValue(group, label, now.get(group, 0), before.get(group, 0))
-        for group, label in _groups(key, set(now) | set(before))
+        for group, label in figure.groups(set(now) | set(before))
     ]
-    if key in ("measures_by_type", "measures_by_partner"):
+    if figure.largest_first:
         groups.sort(key=lambda g: (-g.value, -g.previous, g.label))
     return Breakdown(key, figure.label, figure.rule, groups)
-
-
-def _groups(key: str, present: set[Any]) -> list[tuple[Any, str]]:
-    """The groups of a breakdown in reading order, with their labels; fixed lists show
-    every group, zero or not, so that two years compare line by line."""
-    if key == "tp_by_month":
-        return [(m, format_date(dt.date(2000, m, 1), "MMM")) for m in range(1, 13)]
-    if key == "tp_by_level":
-        levels = [(n, str(LEVELS[n])) for n in (1, 2, 3, 4)]
-        return levels + ([(0, str(_l("not assessed")))] if 0 in present else [])
-    fixed: dict[str, list] = {
-        "tp_by_ground": list(ThreatGround),
-        "tp_by_state": list(DossierState),
-        "attendances_by_kind": list(statistics.COUNTED_EVENT_KINDS),
-        "attendances_by_category": list(VipCategory),
-    }
-    if key == "measures_by_type":  # groups are stored labels; shown in the reader's language
-        codes = {
-            row[0]: row[1]
-            for row in db.session.execute(select(MeasureType.label, MeasureType.code))
-        }
-        return [(g, measure_type_name(codes.get(g), str(g))) for g in sorted(present, key=str)]
-    if key in fixed:
-        groups = [(member.value, str(LABELS[member])) for member in fixed[key]]
-        known = {g for g, _ in groups}
-        return groups + [(g, str(g)) for g in sorted(present - known, key=str)]
-    return [(g, str(g)) for g in sorted(present, key=str)]
-
-
-def parse_group(key: str, raw: str | None) -> Any:
-    """Read a breakdown's group from a query string; None when it is not one of them."""
-    if raw is None or key not in statistics.BREAKDOWNS:
-        return None
-    if key in ("tp_by_month", "tp_by_level"):
-        return int(raw) if raw.isdigit() else None
-    return raw
 
 
 @dataclass(frozen=True)
@@ -263,25 +224,3 @@ def _names(unit: str, found):
         else {}
     )
     return lambda r: measures[r["measure_id"]]
-
-
-def unit_of(key: str) -> str:
-    if key == "open_dossiers":
-        return "dossier"
-    if key == "open_persons":
-        return "person"
-    return statistics.FIGURES[key].unit
-
-
-def title_of(key: str) -> Any:
-    if key == "open_dossiers":
-        return _l("open dossiers")
-    if key == "open_persons":
-        return _l("persons in open dossiers")
-    return statistics.FIGURES[key].label
-
-
-def group_label(key: str, group: Any) -> str | None:
-    if group is None:
-        return None
-    return dict(_groups(key, {group})).get(group, str(group))

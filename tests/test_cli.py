@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from dossiers import create_app, statistics
+from dossiers import create_app, figures
 from dossiers.extensions import db
 from dossiers.models import AuditEvent, Dossier, Measure, Organisation, Person, Transition, User
 
@@ -111,7 +111,7 @@ PUBLISHED = {
 def test_demo_reproduces_the_published_figures(demo_app, year):
     want = PUBLISHED[year]
     with demo_app.app_context():
-        got = statistics.headline(year)
+        got = figures.headline(year)
     tp, vip = got["threatened_persons"], got["vip_protection"]
     assert (tp["dossiers_with_measures"], tp["persons"]) == (want["dossiers"], want["persons"])
     assert vip["european_summits"] == want["european_summits"]
@@ -131,10 +131,10 @@ def test_demo_reproduces_the_published_figures(demo_app, year):
 
 def test_stats_command_prints_the_fixed_json(demo_app):
     result = demo_app.test_cli_runner().invoke(args=["stats", "2023", "--format", "json"])
-    figures = json.loads(result.output)
-    assert figures["year"] == 2023
-    assert figures["threatened_persons"] == {"dossiers_with_measures": 75, "persons": 124}
-    assert figures["vip_protection"]["ministerial_councils"] == 27
+    printed = json.loads(result.output)
+    assert printed["year"] == 2023
+    assert printed["threatened_persons"] == {"dossiers_with_measures": 75, "persons": 124}
+    assert printed["vip_protection"]["ministerial_councils"] == 27
     csv_result = demo_app.test_cli_runner().invoke(args=["stats", "2023", "--format", "csv"])
     assert "2023,threatened_persons,persons,124" in csv_result.output
 
@@ -180,8 +180,8 @@ def test_seed_scale_writes_a_verifiable_data_set_and_refuses_twice(app):
     assert "Wrote 80 threatened-person dossiers and 40 events." in result.output
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     with app.app_context():
-        figures = statistics.headline(2024)
-        assert figures["threatened_persons"]["dossiers_with_measures"] == 40
+        published = figures.headline(2024)
+        assert published["threatened_persons"]["dossiers_with_measures"] == 40
     again = runner.invoke(args=["seed-scale", "--factor", "0.5", "--years", "1"])
     assert again.exit_code != 0 and "already has dossiers" in again.output
 

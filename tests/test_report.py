@@ -14,7 +14,7 @@ from conftest import demo_sign_in
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from dossiers import statistics
+from dossiers import figures
 from dossiers.extensions import db
 from dossiers.models import Person
 
@@ -128,10 +128,10 @@ def test_open_on_a_chosen_day(demo_app):
     session = demo_sign_in(demo_app, "analyst")
     page = session.get("/statistics/2023?on=2023-06-30").text
     with demo_app.app_context():
-        expected = statistics.open_on(dt.date(2023, 6, 30))
-    assert re.search(rf'open_dossiers\?on=2023-06-30"[^>]*>{expected["dossiers"]}<', page)
+        expected = figures.open_on(dt.date(2023, 6, 30))
+    assert re.search(rf'open_dossiers\?on=2023-06-30"[^>]*>{expected["open_dossiers"]}<', page)
     listing = session.get("/statistics/2023/figures/open_dossiers?on=2023-06-30").text
-    assert drill_rows(listing) == expected["dossiers"]
+    assert drill_rows(listing) == expected["open_dossiers"]
 
 
 def test_csv_and_xlsx_exports(demo_app):

@@ -6,7 +6,7 @@ import re
 
 from builders import assess, measure_type, new_dossier, officer, org
 
-from dossiers import casework, report, statistics, workflow
+from dossiers import casework, figures, report, workflow
 from dossiers.extensions import db
 from dossiers.models import AssessmentSource, DossierKind, Event, EventKind, Person, VipCategory
 
@@ -88,15 +88,15 @@ def vips(*categories):
     return people
 
 
-def figures(year):
-    return statistics.headline_values(year)
+def year_figures(year):
+    return figures.headline_values(year)
 
 
 def test_december_dossier_with_a_january_measure_counts_in_its_opening_year_only(app):
     with app.app_context():
         decided_tp(dt.date(2023, 12, 20), measure_start=dt.date(2024, 1, 5))
-        assert figures(2023)["tp_dossiers"] == 1
-        assert figures(2024)["tp_dossiers"] == 0
+        assert year_figures(2023)["tp_dossiers"] == 1
+        assert year_figures(2024)["tp_dossiers"] == 0
 
 
 def test_a_dossier_closed_without_measures_does_not_count(app):
@@ -105,8 +105,8 @@ def test_a_dossier_closed_without_measures_does_not_count(app):
         casework.add_new_person(dossier, name="A", function="Judge", actor=officer())
         workflow.transition(dossier, "close_without_measures", officer(), "No threat")
         db.session.commit()
-        assert figures(2023)["tp_dossiers"] == 0
-        assert figures(2023)["tp_persons"] == 0
+        assert year_figures(2023)["tp_dossiers"] == 0
+        assert year_figures(2023)["tp_persons"] == 0
 
 
 def test_a_draft_measure_that_was_never_decided_does_not_count(app):
@@ -125,23 +125,23 @@ def test_a_draft_measure_that_was_never_decided_does_not_count(app):
         )
         workflow.transition(dossier, "close_without_measures", officer(), "Not needed after all")
         db.session.commit()
-        assert figures(2023)["tp_dossiers"] == 0
+        assert year_figures(2023)["tp_dossiers"] == 0
 
 
 def test_a_person_in_two_dossiers_counts_once(app):
     with app.app_context():
         first = decided_tp(dt.date(2023, 2, 1), names=("Marie Dubois",))
         decided_tp(dt.date(2023, 9, 1), names=(), persons=[first.persons[0]])
-        assert figures(2023)["tp_dossiers"] == 2
-        assert figures(2023)["tp_persons"] == 1
+        assert year_figures(2023)["tp_dossiers"] == 2
+        assert year_figures(2023)["tp_persons"] == 1
 
 
 def test_a_measure_for_one_person_of_a_family_dossier(app):
     with app.app_context():
         decided_tp(dt.date(2023, 4, 1), names=("Mother", "Father", "Child"), for_person=0)
         # The dossier has a measure: all its persons are persons of those dossiers.
-        assert figures(2023)["tp_dossiers"] == 1
-        assert figures(2023)["tp_persons"] == 3
+        assert year_figures(2023)["tp_dossiers"] == 1
+        assert year_figures(2023)["tp_persons"] == 3
 
 
 def test_a_reopened_dossier_counts_once_in_its_opening_year(app):
@@ -160,9 +160,9 @@ def test_a_reopened_dossier_counts_once_in_its_opening_year(app):
         )
         workflow.transition(dossier, "decide_measures", officer(), at=dt.datetime(2024, 2, 2))
         db.session.commit()
-        assert figures(2023)["tp_dossiers"] == 1
-        assert figures(2024)["tp_dossiers"] == 0
-        by_state = statistics.breakdown_values("tp_by_state", 2023)
+        assert year_figures(2023)["tp_dossiers"] == 1
+        assert year_figures(2024)["tp_dossiers"] == 0
+        by_state = figures.breakdown_values("tp_by_state", 2023)
         assert by_state == {"closed": 1}  # its state on 31 December 2023
 
 
@@ -171,7 +171,7 @@ def test_a_vip_at_two_events_is_two_attendances(app):
         (leader,) = vips(VipCategory.HEAD_OF_STATE)
         vip_dossier(event(start=dt.date(2023, 3, 23)), [leader])
         vip_dossier(event(start=dt.date(2023, 6, 29)), [leader])
-        values = figures(2023)
+        values = year_figures(2023)
         assert values["protected_attendances"] == 2
         assert values["heads_of_state_or_government"] == 2
         assert values["european_summits"] == 2
@@ -181,7 +181,7 @@ def test_an_event_without_a_protected_vip_does_not_count(app):
     with app.app_context():
         (minister,) = vips(VipCategory.MINISTER)
         vip_dossier(event(EventKind.EU_MINISTERIAL_COUNCIL), [minister], decide=False)
-        values = figures(2023)
+        values = year_figures(2023)
         assert values["ministerial_councils"] == 0
         assert values["protected_attendances"] == 0
 
@@ -194,7 +194,7 @@ def test_a_measure_for_one_delegate_protects_that_delegate_only(app):
         vip_dossier(
             event(EventKind.NATO_MINISTERIAL), [head, minister, adviser], measure_for=minister
         )
-        values = figures(2023)
+        values = year_figures(2023)
         assert values["ministerial_councils"] == 1
         assert values["protected_attendances"] == 1
         assert values["heads_of_state_or_government"] == 0
@@ -205,9 +205,9 @@ def test_open_on_a_date(app):
         dossier = decided_tp(dt.date(2023, 5, 1), names=("A", "B"))
         workflow.transition(dossier, "close", officer(), "Calm", at=dt.datetime(2023, 8, 1))
         db.session.commit()
-        assert statistics.open_on(dt.date(2023, 4, 30)) == {"dossiers": 0, "persons": 0}
-        assert statistics.open_on(dt.date(2023, 7, 31)) == {"dossiers": 1, "persons": 2}
-        assert statistics.open_on(dt.date(2023, 8, 1)) == {"dossiers": 0, "persons": 0}
+        assert figures.open_on(dt.date(2023, 4, 30)) == {"open_dossiers": 0, "open_persons": 0}
+        assert figures.open_on(dt.date(2023, 7, 31)) == {"open_dossiers": 1, "open_persons": 2}
+        assert figures.open_on(dt.date(2023, 8, 1)) == {"open_dossiers": 0, "open_persons": 0}
 
 
 def test_level_at_year_end_is_the_latest_assessment_dated_by_then(app):
@@ -223,7 +223,7 @@ def test_level_at_year_end_is_the_latest_assessment_dated_by_then(app):
             actor=officer(),
         )
         db.session.commit()
-        assert statistics.breakdown_values("tp_by_level", 2023) == {2: 1}
+        assert figures.breakdown_values("tp_by_level", 2023) == {2: 1}
 
 
 def test_the_report_runs_the_same_number_of_queries_whatever_the_data(app, count_queries):

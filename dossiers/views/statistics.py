@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -14,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from .. import audit, exports, keyset, report, statistics
+from .. import audit, exports, figures, keyset, report
 from ..access import can_read_names
 from ..charts import breakdown_svg
 from ..clock import today
@@ -23,11 +26,10 @@ from ..forms import OpenOnForm
 from ..security import svg_policy
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
-FIGURE_KEYS = {*statistics.FIGURES, "open_dossiers", "open_persons"}
 
 
 def _known_year(year: int) -> int:
-    if year not in statistics.years_with_data():
+    if year not in figures.years_with_data():
         abort(404)
     return year
 
@@ -43,7 +45,7 @@ def _open_day(year: int):
 @bp.get("/")
 def index():
     """List the years that have dossiers."""
-    return render_template("statistics/index.html", years=statistics.years_with_data())
+    return render_template("statistics/index.html", years=figures.years_with_data())
 
 
 @bp.get("/<int:year>")
@@ -58,23 +60,25 @@ def year(year: int):
 @bp.get("/<int:year>/figures/<key>")
 def figure(year: int, key: str):
     """List the rows behind a figure, a page at a time: as many as the figure says."""
-    key, group, population, names, day = _drill(year, key)
+    drill = _drill(year, key)
     after, before = request.args.get("after"), request.args.get("before")
     page = report.remembered(
-        ("rows", key, year, group, day, names, after, before),
-        lambda: report.rows(population, report.unit_of(key), names, after=after, before=before),
+        ("rows", key, year, drill.group, drill.day, drill.names, after, before),
+        lambda: report.rows(
+            drill.population, drill.figure.unit, drill.names, after=after, before=before
+        ),
     )
-    _audit_drill(key, year, group, names, page.total, "page")
+    _audit_drill(drill, year, page.total, "page")
     return render_template(
         "statistics/figure.html",
         year=year,
         key=key,
-        title=report.title_of(key),
-        group_label=report.group_label(key, group),
-        day=day if key.startswith("open_") else None,
+        title=drill.figure.label,
+        group_label=drill.figure.group_label(drill.group),
+        day=drill.day if drill.figure.dated else None,
         page=page,
-        names=names,
-        unit=report.unit_of(key),
+        names=drill.names,
+        unit=drill.figure.unit,
         args=keyset.filters(),
     )
 
@@ -84,11 +88,11 @@ def figure_export(year: int, key: str, fmt: str):
     """Download every row behind a figure as CSV or XLSX, streamed from the database."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    key, group, population, names, _ = _drill(year, key)
-    _audit_drill(key, year, group, names, None, fmt)
-    unit = report.unit_of(key)
-    lines = exports.drill_lines(report.stream(population, unit, names), unit, names)
-    name = f"{key}-{year}" + (f"-{group}" if group is not None else "")
+    drill = _drill(year, key)
+    _audit_drill(drill, year, None, fmt)
+    unit, names = drill.figure.unit, drill.names
+    lines = exports.drill_lines(report.stream(drill.population, unit, names), unit, names)
+    name = f"{key}-{year}" + (f"-{drill.group}" if drill.group is not None else "")
     if fmt == "csv":
         return Response(
             exports.in_own_context(exports.csv_stream(lines)),
@@ -96,34 +100,44 @@ def figure_export(year: int, key: str, fmt: str):
             headers=_attachment(f"{name}.csv"),
         )
     return Response(
-        exports.file_chunks(exports.xlsx_file(lines, title=str(report.title_of(key)))),
+        exports.file_chunks(exports.xlsx_file(lines, title=str(drill.figure.label))),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers=_attachment(f"{name}.xlsx"),
     )
 
 
-def _drill(year: int, key: str):
-    if key not in FIGURE_KEYS:
+@dataclass(frozen=True)
+class Drill:
+    figure: figures.Figure
+    group: Any
+    day: dt.date
+    population: Any
+    names: bool  # the reader may see names
+
+
+def _drill(year: int, key: str) -> Drill:
+    figure = figures.FIGURES.get(key)
+    if figure is None:
         abort(404)
     _known_year(year)
-    group = report.parse_group(key, request.args.get("group"))
-    if key in statistics.BREAKDOWNS and group is None:
+    group = figure.group_of(request.args.get("group"))
+    if figure.grouped and group is None:
         abort(404)
     _, day = _open_day(year)
-    population = statistics.population(key, year, group, day)
-    return key, group, population, can_read_names(current_user), day
+    population = figure.rows(year, group, day)
+    return Drill(figure, group, day, population, can_read_names(current_user))
 
 
-def _audit_drill(key, year, group, names, rows, form) -> None:
+def _audit_drill(drill: Drill, year: int, rows: int | None, form: str) -> None:
     audit.record(
         "statistics.drill",
         actor=current_user,
         object_type="figure",
         object_id=None,
-        figure=key,
+        figure=drill.figure.key,
         year=year,
-        group=group,
-        names=names,
+        group=drill.group,
+        names=drill.names,
         rows=rows,
         form=form,
     )
@@ -137,7 +151,7 @@ def _drill_link(year: int, key: str):
 @bp.get("/<int:year>/charts/<key>.svg")
 def chart(year: int, key: str):
     """Draw one breakdown as SVG; its bars link to their rows."""
-    if key not in statistics.BREAKDOWNS:
+    if key not in figures.BREAKDOWNS:
         abort(404)
     breakdown = report.breakdown_remembered(key, _known_year(year))
     svg = breakdown_svg(breakdown, year, _drill_link(year, key))
