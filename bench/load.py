@@ -173,7 +173,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(env: dict) -> tuple[subprocess.Popen, int]:
+def start_server(env: dict, app: str = "dossiers:create_app()") -> tuple[subprocess.Popen, int]:
+    """gunicorn with the app's own settings on a free port; `app` may name another app
+    (bench/hello.py's, as "bench.hello:app")."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -182,7 +184,7 @@ def start_server(env: dict) -> tuple[subprocess.Popen, int]:
             "gunicorn.conf.py",
             "--access-logfile",
             "/dev/null",
-            "dossiers:create_app()",
+            app,
         ],
         cwd=ROOT,
         env=dict(env, BIND=f"127.0.0.1:{port}", WORKERS="2", LOGIN_RATE_LIMIT="1000 per minute"),

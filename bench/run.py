@@ -253,7 +253,10 @@ def measure(kind: str, args, folder: Path) -> list[dict]:
         ready = prepare(url, factor, args.years, args.last_year)
         setups.append({"factor": factor, "ready": ready, "where": facts(url, args.last_year)})
     servers = []
+    hello_rounds: list[dict] = []
     try:
+        hello, hello_port = start_server(setups[0]["ready"]["env"], app="bench.hello:app")
+        servers.append(hello)
         for setup in setups:
             server, port = start_server(setup["ready"]["env"])
             servers.append(server)
@@ -280,6 +283,10 @@ def measure(kind: str, args, folder: Path) -> list[dict]:
                         raise SystemExit(f"{path} answered {result['status']}, not only 200")
                     result["path"] = path
                     rounds[setup["factor"]].append(result)
+                if index == 0:  # the bare /healthz: the hello-world app in the same turns
+                    if turn == 0:
+                        warm(hello_port, "/", "", args.concurrency)
+                    hello_rounds.append(hey(hello_port, "/", "", args.seconds, args.concurrency))
             for setup in setups:
                 setup["pages"][name] = median_round(rounds[setup["factor"]])
                 print(
@@ -302,6 +309,7 @@ def measure(kind: str, args, folder: Path) -> list[dict]:
                 "years": args.years,
                 "seed_seconds": setup["ready"]["seed_seconds"],
                 "pages": setup["pages"],
+                "hello": median_round(hello_rounds),
                 "report_sql": report_sql_ratio(env, year),
                 "export_memory": {
                     fmt: export_memory(env, f"{drill}.{fmt}") for fmt in ("csv", "xlsx")

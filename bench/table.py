@@ -39,11 +39,20 @@ def tables(runs: list[dict]) -> str:
     out = []
     for database in databases:
         out.append(f"\n### {database}\n")
+        hello = by[(database, low)].get("hello")
+        if hello:
+            out.append(
+                f"The true bare limit, a hello-world Flask app under the same gunicorn "
+                f"settings, measured in the same turns as /healthz: {hello['rps']:.0f} req/s, "
+                f"p50 {hello['p50'] * 1000:.1f} ms.\n"
+            )
         head = "| page | " + " | ".join(
-            f"F={f} req/s | F={f} p50 ms | F={f} p95 ms | F={f} share of bare" for f in factors
+            f"F={f} req/s | F={f} p50 ms | F={f} p95 ms | F={f} share of bare "
+            f"| F={f} share of hello-world"
+            for f in factors
         )
         out.append(head + f" | p50 growth F={low}→{high} |")
-        out.append("|" + "---|" * (1 + 4 * len(factors) + 1))
+        out.append("|" + "---|" * (1 + 5 * len(factors) + 1))
         names = list(by[(database, low)]["pages"])
         for name in names:
             cells = [name]
@@ -53,11 +62,13 @@ def tables(runs: list[dict]) -> str:
                 share = page["rps"] / bare
                 target = SHARE_TARGET.get(name)
                 mark = f" ({verdict(share >= target)} ≥ {target:.0%})" if target else ""
+                hello = by[(database, f)].get("hello")
                 cells += [
                     f"{page['rps']:.0f}",
                     f"{page['p50'] * 1000:.1f}",
                     f"{page['p95'] * 1000:.1f}",
                     f"{share:.0%}{mark}",
+                    f"{page['rps'] / hello['rps']:.0%}" if hello else "—",
                 ]
             growth = (
                 by[(database, high)]["pages"][name]["p50"]

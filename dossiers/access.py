@@ -8,7 +8,6 @@ user may not see it, so that a guess learns nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -37,14 +36,12 @@ from .models import (
     Dossier,
     Measure,
     MeasureStatus,
-    MeasureType,
     Organisation,
     Person,
     Role,
     ThreatAssessment,
     User,
     is_current_measure,
-    latest_assessment,
 )
 
 # Not an empty set: an endpoint whose role set ends up empty must mean nobody, not anyone.
@@ -242,39 +239,6 @@ def partner_measures(user: User) -> Select[Measure]:
     )
 
 
-def partner_measure_rows(
-    user: User,
-) -> Select[
-    int, int, MeasureStatus, dt.date, dt.date | None, str, str, str, str | None, int | None
-]:
-    """The same measures as plain rows of what the partner's list shows: a list page
-    of objects with three related objects each cost more than the rest of the page."""
-    return (
-        select(
-            Measure.id,
-            Measure.dossier_id,
-            Measure.status,
-            Measure.start_date,
-            Measure.end_date,
-            Dossier.reference,
-            MeasureType.code.label("type_code"),
-            MeasureType.label.label("type_label"),
-            Person.name.label("person_name"),
-            _current_level(),
-        )
-        .join(Dossier, Dossier.id == Measure.dossier_id)
-        .join(MeasureType, MeasureType.id == Measure.measure_type_id)
-        .outerjoin(Person, Person.id == Measure.person_id)
-        .where(partner_scope(user))
-    )
-
-
-def _current_level() -> Any:
-    """The level of the measure's dossier's current assessment, read with the row: a
-    second query per page cost a round trip to the database."""
-    return latest_assessment(ThreatAssessment.level, Measure.dossier_id).label("level")
-
-
 # A partner's list, newest first; the id makes the order total for keyset pagination.
 NEWEST_FIRST = (Key(Measure.start_date, descending=True), Key(Measure.id, descending=True))
 
@@ -286,7 +250,7 @@ def partner_measure_page(
     the joins that only name what a row shows."""
     shown = Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
     return keyset.window(
-        partner_measure_rows(user).where(shown),
+        queries.partner_measure_rows().where(partner_scope(user), shown),
         NEWEST_FIRST,
         after=after,
         before=before,

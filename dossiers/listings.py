@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import CompoundSelect, Row, Select, func, select, union, union_all
+from sqlalchemy import CompoundSelect, Select, select, union
 
 from . import names
 from .extensions import db
@@ -22,9 +22,6 @@ from .models import (
     DossierState,
     Measure,
     MeasureStatus,
-    MeasureType,
-    Organisation,
-    Person,
     ThreatAssessment,
     is_open_dossier,
     latest_assessment,
@@ -47,48 +44,6 @@ def current_levels(dossier_ids: Iterable[int]) -> dict[int, int]:
     level = latest_assessment(ThreatAssessment.level, Dossier.id)
     rows = db.session.execute(select(Dossier.id, level).where(Dossier.id.in_(ids)))
     return {dossier_id: level for dossier_id, level in rows if level is not None}
-
-
-PREVIEW = 3  # persons named per dossier in a list
-
-
-def persons_preview(dossier_ids: Iterable[int]) -> dict[int, tuple[list[str], int]]:
-    """Each dossier's first persons by name, and how many it has, in one query.
-
-    Ranked in the database, so that a summit dossier's forty delegates cost three rows
-    here, not forty objects per line of the list."""
-    ids = list(set(dossier_ids))
-    if not ids:
-        return {}
-    # Each name read by its key, row by row: joined, PostgreSQL expected a summit's worth
-    # of persons per dossier and hashed the whole person table (30 ms at F=100).
-    name = (
-        select(Person.name)
-        .where(Person.id == DossierPerson.person_id)
-        .correlate(DossierPerson)
-        .scalar_subquery()
-    )
-    members = (
-        select(DossierPerson.dossier_id, DossierPerson.person_id, name.label("name"))
-        .where(DossierPerson.dossier_id.in_(ids))
-        .subquery()
-    )
-    ranked = select(
-        members.c.dossier_id,
-        members.c.name,
-        func.row_number()
-        .over(partition_by=members.c.dossier_id, order_by=(members.c.name, members.c.person_id))
-        .label("rank"),
-        func.count().over(partition_by=members.c.dossier_id).label("total"),
-    ).subquery()
-    previews: dict[int, tuple[list[str], int]] = {}
-    for dossier_id, name, total in db.session.execute(
-        select(ranked.c.dossier_id, ranked.c.name, ranked.c.total)
-        .where(ranked.c.rank <= PREVIEW)
-        .order_by(ranked.c.dossier_id, ranked.c.rank)
-    ):
-        previews.setdefault(dossier_id, ([], total))[0].append(name)
-    return previews
 
 
 def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
@@ -161,71 +116,3 @@ def workload(on: dt.date) -> dict[str, Workload]:
         ),
     }
     return {name: Workload(*count(query, DASHBOARD_COUNT_CAP)) for name, query in waiting.items()}
-
-
-# The dashboard's lists are plain rows of what they show: objects, with their related
-# objects, cost more than the queries at 25 rows a list.
-
-
-def needing_action(limit: int = DASHBOARD_ROWS) -> list[Row]:
-    """The oldest dossiers at intake or in assessment.
-
-    The first `limit` of each state, read in order from the (state, opened_on) index,
-    then merged: with both states in one IN, SQLite walks the whole history in date
-    order looking for them."""
-    firsts = [
-        select(Dossier.id)
-        .where(Dossier.state == state)
-        .order_by(Dossier.opened_on, Dossier.id)
-        .limit(limit)
-        .subquery()
-        for state in (DossierState.INTAKE, DossierState.ASSESSMENT)
-    ]
-    candidates = union_all(*(select(first.c.id) for first in firsts))
-    return list(
-        db.session.execute(
-            select(Dossier.reference, Dossier.title, Dossier.state, Dossier.opened_on)
-            .where(Dossier.id.in_(candidates))
-            .order_by(Dossier.opened_on, Dossier.id)
-            .limit(limit)
-        )
-    )
-
-
-def reviews_due(on: dt.date, limit: int = DASHBOARD_ROWS) -> list[tuple[str, int | None, dt.date]]:
-    """Dossiers not closed whose current assessment asks for a review by `on`, the most
-    overdue first: reference, current level, review date.
-
-    Read in order from the open dossiers' index on their current review date (kept on
-    the dossier), so that the cost follows the limit, not the number of open dossiers."""
-    due = list(
-        db.session.execute(
-            select(Dossier.id, Dossier.reference, Dossier.review_on)
-            .where(is_open_dossier(), Dossier.review_on <= on)
-            .order_by(Dossier.review_on, Dossier.id)
-            .limit(limit)
-        )
-    )
-    levels = current_levels(d.id for d in due)
-    return [(d.reference, levels.get(d.id), d.review_on) for d in due if d.review_on is not None]
-
-
-def unacknowledged_measures(limit: int = DASHBOARD_ROWS) -> list[Row]:
-    """Decided measures no partner has acknowledged yet, the longest waiting first."""
-    return list(
-        db.session.execute(
-            select(
-                Dossier.reference,
-                MeasureType.code.label("type_code"),
-                MeasureType.label.label("type_label"),
-                Organisation.name.label("organisation"),
-                Measure.decided_at,
-            )
-            .join(Dossier, Dossier.id == Measure.dossier_id)
-            .join(MeasureType, MeasureType.id == Measure.measure_type_id)
-            .join(Organisation, Organisation.id == Measure.organisation_id)
-            .where(Measure.status == MeasureStatus.REQUESTED, Measure.decided_at.is_not(None))
-            .order_by(Measure.decided_at, Measure.id)
-            .limit(limit)
-        )
-    )

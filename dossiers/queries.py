@@ -10,10 +10,11 @@ longer pays, move it back.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, union_all, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,12 +24,18 @@ from .models import (
     AuditHead,
     Dossier,
     DossierPerson,
+    DossierState,
     Measure,
+    MeasureStatus,
+    MeasureType,
+    Organisation,
     Person,
     ThreatAssessment,
     User,
     UserSession,
     is_dossier_write,
+    is_open_dossier,
+    latest_assessment,
 )
 
 # --- The dossier page. -------------------------------------------------------------------
@@ -169,3 +176,145 @@ def dated_statement(day: dt.date) -> Select:
     from .figures import DATED, FIGURES, count_of
 
     return select(*(count_of(FIGURES[k].population(day)).label(k) for k in DATED))
+
+
+# --- Lists as plain rows of what they show. ----------------------------------------------
+# At 25 rows a list, objects with their related objects cost more than the queries that
+# read them (issue 7's measurements; bench/RESULTS.md): these lists read columns.
+
+
+PREVIEW = 3  # persons named per dossier in a list
+
+
+def persons_preview(dossier_ids: Iterable[int]) -> dict[int, tuple[list[str], int]]:
+    """Each dossier's first persons by name, and how many it has, in one query.
+
+    Ranked in the database, so that a summit dossier's forty delegates cost three rows
+    here, not forty objects per line of the list."""
+    ids = list(set(dossier_ids))
+    if not ids:
+        return {}
+    # Each name read by its key, row by row: joined, PostgreSQL expected a summit's worth
+    # of persons per dossier and hashed the whole person table (30 ms at F=100).
+    name = (
+        select(Person.name)
+        .where(Person.id == DossierPerson.person_id)
+        .correlate(DossierPerson)
+        .scalar_subquery()
+    )
+    members = (
+        select(DossierPerson.dossier_id, DossierPerson.person_id, name.label("name"))
+        .where(DossierPerson.dossier_id.in_(ids))
+        .subquery()
+    )
+    ranked = select(
+        members.c.dossier_id,
+        members.c.name,
+        func.row_number()
+        .over(partition_by=members.c.dossier_id, order_by=(members.c.name, members.c.person_id))
+        .label("rank"),
+        func.count().over(partition_by=members.c.dossier_id).label("total"),
+    ).subquery()
+    previews: dict[int, tuple[list[str], int]] = {}
+    for dossier_id, name, total in db.session.execute(
+        select(ranked.c.dossier_id, ranked.c.name, ranked.c.total)
+        .where(ranked.c.rank <= PREVIEW)
+        .order_by(ranked.c.dossier_id, ranked.c.rank)
+    ):
+        previews.setdefault(dossier_id, ([], total))[0].append(name)
+    return previews
+
+
+def needing_action(limit: int) -> list[Row]:
+    """The oldest dossiers at intake or in assessment.
+
+    The first `limit` of each state, read in order from the (state, opened_on) index,
+    then merged: with both states in one IN, SQLite walks the whole history in date
+    order looking for them."""
+    firsts = [
+        select(Dossier.id)
+        .where(Dossier.state == state)
+        .order_by(Dossier.opened_on, Dossier.id)
+        .limit(limit)
+        .subquery()
+        for state in (DossierState.INTAKE, DossierState.ASSESSMENT)
+    ]
+    candidates = union_all(*(select(first.c.id) for first in firsts))
+    return list(
+        db.session.execute(
+            select(Dossier.reference, Dossier.title, Dossier.state, Dossier.opened_on)
+            .where(Dossier.id.in_(candidates))
+            .order_by(Dossier.opened_on, Dossier.id)
+            .limit(limit)
+        )
+    )
+
+
+def reviews_due(on: dt.date, limit: int) -> list[tuple[str, int | None, dt.date]]:
+    """Dossiers not closed whose current assessment asks for a review by `on`, the most
+    overdue first: reference, current level, review date.
+
+    Read in order from the open dossiers' index on their current review date (kept on
+    the dossier), so that the cost follows the limit, not the number of open dossiers."""
+    level = latest_assessment(ThreatAssessment.level, Dossier.id)
+    return [
+        (reference, level, review_on)
+        for reference, level, review_on in db.session.execute(
+            select(Dossier.reference, level, Dossier.review_on)
+            .where(is_open_dossier(), Dossier.review_on <= on)
+            .order_by(Dossier.review_on, Dossier.id)
+            .limit(limit)
+        )
+    ]
+
+
+def unacknowledged_measures(limit: int) -> list[Row]:
+    """Decided measures no partner has acknowledged yet, the longest waiting first."""
+    return list(
+        db.session.execute(
+            select(
+                Dossier.reference,
+                MeasureType.code.label("type_code"),
+                MeasureType.label.label("type_label"),
+                Organisation.name.label("organisation"),
+                Measure.decided_at,
+            )
+            .join(Dossier, Dossier.id == Measure.dossier_id)
+            .join(MeasureType, MeasureType.id == Measure.measure_type_id)
+            .join(Organisation, Organisation.id == Measure.organisation_id)
+            .where(Measure.status == MeasureStatus.REQUESTED, Measure.decided_at.is_not(None))
+            .order_by(Measure.decided_at, Measure.id)
+            .limit(limit)
+        )
+    )
+
+
+def partner_measure_rows() -> Select[
+    int, int, MeasureStatus, dt.date, dt.date | None, str, str, str, str | None, int | None
+]:
+    """A partner's measures as plain rows of what its list shows (the caller scopes them to
+    the partner): a page of objects with three related objects each cost more than the
+    rest of the page."""
+    return (
+        select(
+            Measure.id,
+            Measure.dossier_id,
+            Measure.status,
+            Measure.start_date,
+            Measure.end_date,
+            Dossier.reference,
+            MeasureType.code.label("type_code"),
+            MeasureType.label.label("type_label"),
+            Person.name.label("person_name"),
+            _current_level(),
+        )
+        .join(Dossier, Dossier.id == Measure.dossier_id)
+        .join(MeasureType, MeasureType.id == Measure.measure_type_id)
+        .outerjoin(Person, Person.id == Measure.person_id)
+    )
+
+
+def _current_level() -> Any:
+    """The level of the measure's dossier's current assessment, read with the row: a
+    second query per page cost a round trip to the database."""
+    return latest_assessment(ThreatAssessment.level, Measure.dossier_id).label("level")

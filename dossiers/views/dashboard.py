@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from .. import listings
+from .. import listings, queries
 from ..clock import today
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -15,9 +15,9 @@ def index():
     day, rows = today(), listings.DASHBOARD_ROWS
     return render_template(
         "dashboard/index.html",
-        needing_action=listings.needing_action(rows),
-        reviews_due=listings.reviews_due(day, rows),
-        unacknowledged=listings.unacknowledged_measures(rows),
+        needing_action=queries.needing_action(rows),
+        reviews_due=queries.reviews_due(day, rows),
+        unacknowledged=queries.unacknowledged_measures(rows),
         waiting=listings.workload(day),
         shown=rows,
     )

@@ -4,18 +4,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, freshness, keyset, workflow
+from .. import audit, freshness, keyset, queries, workflow
 from ..access import load_dossier, who_can_see
 from ..casework import create_dossier
 from ..clock import today
 from ..forms import DossierFilterForm, DossierForm, ReasonForm
 from ..listings import (
     DOSSIER_ORDER,
-    PREVIEW,
     DossierFilter,
     current_levels,
     dossier_list,
-    persons_preview,
 )
 from ..models import DossierKind, DossierState, ThreatGround
 from . import commit
@@ -47,8 +45,8 @@ def index():
         form=form,
         page=page,
         levels=levels,
-        persons=persons_preview(d.id for d in page.items),
-        preview=PREVIEW,
+        persons=queries.persons_preview(d.id for d in page.items),
+        preview=queries.PREVIEW,
         args=keyset.filters(),
     )
 
