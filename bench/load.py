@@ -9,7 +9,6 @@ by itself after --seconds or --requests, whichever comes first.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import json
 import os
@@ -28,6 +27,9 @@ import pyotp
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from dossiers import clock  # noqa: E402
+
 PASSWORD = "Tilted-Lantern-Orchard-93"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -93,7 +95,7 @@ def officer_loop(port: int, email: str, secret: str, tally: Tally, stop: float, 
                 {
                     "kind": "threatened_person",
                     "title": "Load test",
-                    "opened_on": dt.date.today().isoformat(),
+                    "opened_on": clock.today().isoformat(),
                     "ground": "function",
                 },
             ),

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from dossiers import casework, workflow
+from dossiers.clock import today
 from dossiers.extensions import db
 from dossiers.models import (
     AssessmentSource,
@@ -45,7 +46,7 @@ def new_dossier(
     dossier = casework.create_dossier(
         kind=kind,
         title=title,
-        opened_on=opened_on or dt.date.today(),
+        opened_on=opened_on or today(),
         actor=officer(),
         ground=ThreatGround.FUNCTION if kind is DossierKind.THREATENED_PERSON else None,
     )

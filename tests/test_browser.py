@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from babel.support import Translations
-from conftest import PASSWORD, totp_code
+from conftest import PASSWORD, forget_used_codes, totp_code
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from dossiers import clock
 from dossiers.extensions import db
 from dossiers.models import User
 
@@ -92,6 +93,7 @@ def sign_in(page, base_url, email, app=None, password=PASSWORD, t=str, step=""):
         shot(page, f"{step}00-second-step")
         with app.app_context():
             user = db.session.scalars(select(User).where(User.email == email)).one()
+            forget_used_codes(user)
             code = totp_code(user.totp_secret, user.totp_last_step)
         page.get_by_label(t("Code")).fill(code)
         page.get_by_role("button", name=t("Sign in")).click()
@@ -106,7 +108,7 @@ def test_officer_decides_and_partner_acknowledges(app, base_url, browser, langua
     """A Dutch- or French-speaking officer's day and a partner's, in their own language."""
     t = translator(language)
     step = f"{language}-"
-    today = dt.date.today().isoformat()
+    today = clock.today().isoformat()
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
     page.goto(f"{base_url}/login")
@@ -121,7 +123,7 @@ def test_officer_decides_and_partner_acknowledges(app, base_url, browser, langua
     page.get_by_label(t("Ground of the threat")).select_option("function")
     shot(page, f"{step}02-open-dossier-form")
     page.get_by_role("button", name=t("Open the dossier")).click()
-    reference = f"TP-{dt.date.today().year}-0001"
+    reference = f"TP-{clock.today().year}-0001"
     page.get_by_text(t("Dossier %(ref)s opened.") % {"ref": reference}).wait_for()
     shot(page, f"{step}03-dossier-opened")
 
@@ -139,7 +141,7 @@ def test_officer_decides_and_partner_acknowledges(app, base_url, browser, langua
 
     page.get_by_role("link", name=t("Record an assessment")).click()
     page.get_by_label(t("Threat level")).select_option("3")
-    page.get_by_label(t("Review date")).fill((dt.date.today() + dt.timedelta(days=90)).isoformat())
+    page.get_by_label(t("Review date")).fill((clock.today() + dt.timedelta(days=90)).isoformat())
     page.get_by_label(t("Summary")).fill("Dreigbrieven op het gemeentehuis.")
     shot(page, f"{step}06-assessment-form")
     page.get_by_role("button", name=t("Record"), exact=True).click()

@@ -7,7 +7,7 @@ import threading
 from builders import assess, dossier_in, new_dossier, officer, ready_to_decide, with_person
 from sqlalchemy import func, select
 
-from dossiers import casework
+from dossiers import casework, clock
 from dossiers.extensions import db
 from dossiers.models import (
     AuditEvent,
@@ -21,13 +21,11 @@ from dossiers.models import (
 
 def test_references_count_per_kind_and_year(app):
     with app.app_context():
-        assert new_dossier().reference == f"TP-{dt.date.today().year}-0001"
-        assert new_dossier().reference == f"TP-{dt.date.today().year}-0002"
-        assert (
-            new_dossier(DossierKind.VIP_PROTECTION).reference == f"VIP-{dt.date.today().year}-0001"
-        )
+        assert new_dossier().reference == f"TP-{clock.today().year}-0001"
+        assert new_dossier().reference == f"TP-{clock.today().year}-0002"
+        assert new_dossier(DossierKind.VIP_PROTECTION).reference == f"VIP-{clock.today().year}-0001"
         assert new_dossier(opened_on=dt.date(2023, 3, 1)).reference == "TP-2023-0001"
-        assert new_dossier().reference == f"TP-{dt.date.today().year}-0003"
+        assert new_dossier().reference == f"TP-{clock.today().year}-0003"
 
 
 def test_references_stay_unique_when_officers_create_at_once(app):
@@ -48,7 +46,7 @@ def test_references_stay_unique_when_officers_create_at_once(app):
     for thread in threads:
         thread.join()
     assert errors == []
-    year = dt.date.today().year
+    year = clock.today().year
     assert sorted(references) == [f"TP-{year}-{n:04d}" for n in range(1, 9)]
 
 
@@ -172,7 +170,7 @@ def test_measures_and_assessments_show_on_the_timeline(app, login):
         data={
             "source": "federal_police",
             "level": "4",
-            "assessed_on": dt.date.today().isoformat(),
+            "assessed_on": clock.today().isoformat(),
             "summary": "Escalation",
         },
     )
@@ -182,7 +180,7 @@ def test_measures_and_assessments_show_on_the_timeline(app, login):
             "measure_type_id": "2",
             "description": "Night patrols",
             "organisation_id": "2",
-            "start_date": dt.date.today().isoformat(),
+            "start_date": clock.today().isoformat(),
         },
     )
     page = session.get(f"/dossiers/{reference}").text
@@ -327,7 +325,7 @@ def test_dashboard_shows_what_needs_action(app, login):
     with app.app_context():
         waiting = new_dossier().reference
         decided = dossier_in(DossierState.MEASURES_DECIDED)
-        decided.assessments[0].review_on = dt.date.today() - dt.timedelta(days=1)
+        decided.assessments[0].review_on = clock.today() - dt.timedelta(days=1)
         db.session.commit()
         decided_ref = decided.reference
     page = login("officer").get("/dashboard/").text
@@ -387,7 +385,7 @@ def test_times_show_on_the_crisis_centres_clock(app, login):
 
 
 def test_reviews_due_follow_the_current_assessment_of_open_dossiers(app, login):
-    today = dt.date.today()
+    today = clock.today()
 
     def dated(dossier, assessed_days_ago, review_days_ago):
         assessment = dossier.assessments[0]

@@ -6,11 +6,12 @@ import pytest
 from builders import dossier_in
 from sqlalchemy import func, select
 
+from dossiers import clock
 from dossiers.extensions import db
 from dossiers.models import DossierKind, DossierState, Organisation
 
-TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-TODAY = dt.date.today().isoformat()
+TOMORROW = (clock.today() + dt.timedelta(days=1)).isoformat()
+TODAY = clock.today().isoformat()
 
 
 def snapshot(app):
