@@ -20,7 +20,8 @@ from dossiers.refusals import Refused
 
 S = DossierState
 
-# DESIGN.md's table: (transition, from) -> to. Every pair not here is refused.
+# The agreed workflow (README, ARCHITECTURE.md): (transition, from) -> to. Every pair
+# not here is refused.
 ALLOWED = {
     ("start_assessment", S.INTAKE): S.ASSESSMENT,
     ("decide_measures", S.ASSESSMENT): S.MEASURES_DECIDED,
