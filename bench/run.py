@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from load import PASSWORD, Client, flask, start_server  # noqa: E402
 
+from dossiers import clock  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 HEY_LINE = {
     "rps": re.compile(r"Requests/sec:\s+([\d.]+)"),
@@ -161,12 +163,12 @@ def report_sql_ratio(env: dict, year: int, runs: int = 5) -> dict:
     code = f"""
 import datetime, json, statistics, time
 from sqlalchemy import event
-from dossiers import create_app, report
+from dossiers import create_app, figures, report
 from dossiers.extensions import db
 app = create_app()
 captured = []
 with app.app_context():
-    day = report.default_open_day({year}, datetime.date.today())
+    day = figures.default_day({year})
     report.build({year}, day)  # warm
     def keep(conn, cursor, statement, parameters, context, many):
         captured.append((statement, parameters))
@@ -324,7 +326,7 @@ def main() -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), required=True)
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 100])
     parser.add_argument("--years", type=int, default=10)
-    parser.add_argument("--last-year", type=int, default=dt.date.today().year - 1)
+    parser.add_argument("--last-year", type=int, default=clock.today().year - 1)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)

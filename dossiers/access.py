@@ -161,7 +161,7 @@ def can_update_measure(user: User, measure: Measure) -> bool:
         has_role(user, Role.PARTNER)
         and user.organisation_id is not None
         and measure.organisation_id == user.organisation_id
-        and measure.status is not MeasureStatus.LIFTED
+        and not measure.lifted
     )
 
 
@@ -203,8 +203,13 @@ def chosen_person(dossier: Dossier, person_id: int | None) -> Person | None:
 T = TypeVar("T", Person, ThreatAssessment, Measure)
 
 
+def member(items: list[T], wanted: int) -> T | None:
+    """The item of a dossier's list with this id, if it has one."""
+    return next((item for item in items if item.id == wanted), None)
+
+
 def _member(items: list[T], wanted: int) -> T:
-    found = next((item for item in items if item.id == wanted), None)
+    found = member(items, wanted)
     if found is None:
         refuse(404)
     return found

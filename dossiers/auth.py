@@ -46,6 +46,11 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def active_user(user_id: int) -> User | None:
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 

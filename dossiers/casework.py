@@ -200,11 +200,11 @@ def _link(dossier: Dossier, person: Person, actor: User) -> None:
     )
 
 
-def remove_person(dossier: Dossier, person: Person, actor: User) -> None:
+def remove_person(dossier: Dossier, person: Person | None, actor: User) -> None:
     _require_open(dossier)
-    if any(
-        m.person_id == person.id and m.status is not MeasureStatus.LIFTED for m in dossier.measures
-    ):
+    if person is None:
+        raise Refused(_l("This person is not in the dossier."))
+    if any(m.person_id == person.id and not m.lifted for m in dossier.measures):
         raise Refused(_l("Lift the measures for this person before removing them."))
     link = db.session.get(DossierPerson, (dossier.id, person.id))
     if link is None:
@@ -377,7 +377,7 @@ def add_measure(
 
 
 def lift_measure(measure: Measure, actor: User, on: dt.date) -> None:
-    if measure.status is MeasureStatus.LIFTED:
+    if measure.lifted:
         raise Refused(_l("The measure is already lifted."))
     end_measure(measure, on)
     audit.record(

@@ -18,7 +18,7 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
-from . import queries, statistics
+from . import clock, queries, statistics
 from .extensions import db
 from .labels import LABELS, LEVELS, measure_type_name
 from .models import (
@@ -29,7 +29,7 @@ from .models import (
     ThreatGround,
     VipCategory,
 )
-from .statistics import COUNCIL_KINDS, COUNTED_EVENT_KINDS, bounds
+from .statistics import COUNCIL_KINDS, COUNTED_EVENT_KINDS
 
 # A breakdown's groups in reading order, with labels, given the groups that have rows.
 Groups = Callable[[set[Any]], list[tuple[Any, str]]]
@@ -87,7 +87,7 @@ class Figure:
 
     def rows(self, year: int, group: Any = None, day: dt.date | None = None) -> Select:
         """The rows behind the figure (or one group of a breakdown)."""
-        rows = self.population(day or bounds(year)[1]) if self.dated else self.population(year)
+        rows = self.population(day or default_day(year)) if self.dated else self.population(year)
         if not self.grouped:
             return rows
         grouped = rows.subquery()
@@ -105,6 +105,12 @@ class Figure:
         if group is None or self.groups is None:
             return None
         return dict(self.groups({group})).get(group, str(group))
+
+
+def default_day(year: int) -> dt.date:
+    """The day a dated figure of the year counts on: 31 December of a past year, today
+    for the current one."""
+    return min(dt.date(year, 12, 31), clock.today())
 
 
 OPEN_RULE = _l(

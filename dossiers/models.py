@@ -384,7 +384,14 @@ def latest_assessment(column: Any, dossier_id: Any, on: dt.date | None = None) -
     query = select(column).where(ThreatAssessment.dossier_id == dossier_id)
     if on is not None:
         query = query.where(ThreatAssessment.assessed_on <= on)
-    return query.order_by(*current_first()).limit(1).scalar_subquery()
+    # Correlated to everything else: a query without the dossier in its FROM fails
+    # instead of silently reading some other dossier's assessments.
+    return (
+        query.order_by(*current_first())
+        .limit(1)
+        .correlate_except(ThreatAssessment)
+        .scalar_subquery()
+    )
 
 
 def refresh_review_dates(connection, dossier_id: int | None = None) -> None:
@@ -458,9 +465,13 @@ class Measure(Model):
     organisation: Mapped[Organisation] = relationship()
     person: Mapped[Person | None] = relationship()
 
+    @property
+    def lifted(self) -> bool:
+        return self.status is MeasureStatus.LIFTED
+
     def in_force_on(self, day: dt.date) -> bool:
         return (
-            self.status is not MeasureStatus.LIFTED
+            not self.lifted
             and self.start_date <= day
             and (self.end_date is None or self.end_date >= day)
         )

@@ -51,7 +51,3 @@ def partner_organisations() -> dict[int, Organisation]:
             .order_by(Organisation.name)
         )
     }
-
-
-def organisations() -> list[Organisation]:
-    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))

@@ -74,11 +74,6 @@ class Report:
     open_rule: Any = field(default=OPEN_RULE)
 
 
-def default_open_day(year: int, today: dt.date) -> dt.date:
-    """31 December of a past year; today for the current year."""
-    return min(dt.date(year, 12, 31), today)
-
-
 MEMO_SIZE = 64
 _MEMO_LOCK = threading.Lock()
 T = TypeVar("T")

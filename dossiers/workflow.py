@@ -18,8 +18,6 @@ from .labels import label
 from .models import (
     Dossier,
     DossierState,
-    Measure,
-    MeasureStatus,
     Role,
     Transition,
     User,
@@ -43,10 +41,7 @@ def _has_person(dossier: Dossier, reason: str) -> str | None:
 def _ready_to_decide(dossier: Dossier, reason: str) -> str | None:
     if dossier.current_assessment is None:
         return _l("Record a threat assessment with a level first.")
-    if not any(
-        m.organisation_id and m.start_date and m.status is not MeasureStatus.LIFTED
-        for m in dossier.measures
-    ):
+    if not any(m.organisation_id and m.start_date and not m.lifted for m in dossier.measures):
         return _l("Add at least one measure with a partner organisation and a start date.")
     if dossier.is_vip and not (dossier.approval_date and dossier.approval_reference):
         return _l("Record the Minister's approval (date and reference) first.")
@@ -176,7 +171,7 @@ def transition(
     dossier.state = rule.target
     if rule.target is S.MEASURES_DECIDED:
         for measure in dossier.measures:
-            if measure.decided_at is None and measure.status is not MeasureStatus.LIFTED:
+            if measure.decided_at is None and not measure.lifted:
                 measure.decided_at = at
     if rule.target is S.CLOSED:
         _close(dossier, reason, date_of(at))
@@ -213,9 +208,6 @@ def _close(dossier: Dossier, reason: str, on: dt.date) -> None:
     dossier.closed_on = on
     dossier.closure_reason = reason
     # Measures still in force end on the closing date.
-    for measure in db.session.scalars(
-        select(Measure).where(
-            Measure.dossier_id == dossier.id, Measure.status != MeasureStatus.LIFTED
-        )
-    ):
-        end_measure(measure, on)
+    for measure in dossier.measures:
+        if not measure.lifted:
+            end_measure(measure, on)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from dossiers.access import POLICY, PUBLIC
 from dossiers.extensions import db
-from dossiers.models import DossierState, Measure, Organisation, Person, Role, User
+from dossiers.models import DossierState, Measure, MeasureStatus, Organisation, Person, Role, User
 
 OF, P, A, AD = Role.OFFICER, Role.PARTNER, Role.ANALYST, Role.ADMIN
 STATIC_ENDPOINTS = {"static", "bootstrap.static"}
@@ -252,3 +252,39 @@ def test_an_endpoint_with_no_roles_is_nobodys(app, login, monkeypatch):
     monkeypatch.setitem(POLICY, "nobody", frozenset())
     assert login("officer").get("/nobody").status_code == 403
     assert app.test_client().get("/nobody").status_code == 302  # to sign in, then refused
+
+
+def test_objects_load_only_through_their_own_dossier(app, login):
+    """An id of another dossier's person, assessment or measure is absent from this one."""
+    from werkzeug.exceptions import NotFound
+
+    from dossiers.access import dossier_assessment, dossier_measure, dossier_person
+
+    with app.app_context():
+        mine, other = dossier_in(DossierState.ASSESSMENT), dossier_in(DossierState.ASSESSMENT)
+        with app.test_request_context():
+            assert dossier_person(mine, mine.persons[0].id) is mine.persons[0]
+            assert dossier_assessment(mine, mine.assessments[0].id) is mine.assessments[0]
+            assert dossier_measure(mine, mine.measures[0].id) is mine.measures[0]
+            for load, item in (
+                (dossier_person, other.persons[0]),
+                (dossier_assessment, other.assessments[0]),
+                (dossier_measure, other.measures[0]),
+            ):
+                with pytest.raises(NotFound):
+                    load(mine, item.id)
+        mine_ref, other_person = mine.reference, other.persons[0].id
+        other_measure = other.measures[0].id
+    session = login("officer")
+    assert session.get(f"/dossiers/{mine_ref}/persons/{other_person}/edit").status_code == 404
+    removed = session.post(
+        f"/dossiers/{mine_ref}/persons/{other_person}/remove", follow_redirects=True
+    )
+    assert "This person is not in the dossier." in removed.text
+    lifted = session.post(
+        f"/dossiers/{mine_ref}/measures/{other_measure}/lift", follow_redirects=True
+    )
+    assert "There is no such measure in this dossier." in lifted.text
+    with app.app_context():
+        assert db.session.get(Measure, other_measure).status is not MeasureStatus.LIFTED
+        assert len(db.session.scalars(select(Person)).all()) == 2

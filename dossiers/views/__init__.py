@@ -7,9 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import flash
+from flask_babel import gettext as _
 
 from ..extensions import db
 from ..refusals import Refused
+
+
+def reason_read(form: Any) -> bool:
+    """Whether a confirmation's reason form could be read; if not, say why."""
+    if form.validate_on_submit():
+        return True
+    flash(_("The reason is too long."), "danger")
+    return False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..auth import (
+    active_user,
     authenticate,
     check_second_factor,
     clear_failures,
@@ -141,8 +142,7 @@ def _pending_user() -> User | None:
     user_id, since = session.get("pending_user"), session.get("pending_since", 0)
     if user_id is None or time.time() - since > PENDING_SECONDS:
         return None
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.active else None
+    return active_user(user_id)
 
 
 def _code_refused(user: User, form: TotpForm) -> Any:

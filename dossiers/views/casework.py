@@ -8,7 +8,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from .. import casework, freshness, names
-from ..access import chosen_person, dossier_measure, dossier_person, known_person, load_dossier
+from ..access import chosen_person, dossier_person, known_person, load_dossier, member
 from ..clock import today
 from ..extensions import db
 from ..forms import (
@@ -27,7 +27,7 @@ from ..labels import measure_type_name, options
 from ..models import AssessmentSource, Dossier, EventKind, VipCategory
 from ..reference import active_measure_types, partner_organisations
 from ..refusals import Refused
-from . import commit
+from . import commit, reason_read
 
 bp = Blueprint("casework", __name__, url_prefix="/dossiers/<reference>")
 
@@ -99,14 +99,10 @@ def link_person(reference: str):
     dossier = load_dossier(reference, current_user)
     form = LinkPersonForm()
     person = known_person(form.person_id.data) if form.validate_on_submit() else None
-
-    def link() -> None:
-        if person is None:
-            raise Refused(_("Choose a person from the search results."))
-        casework.link_person(dossier, person, current_user)
-
-    if not commit(link, _("Person linked.")):
+    if person is None:
+        flash(_("Choose a person from the search results."), "danger")
         return redirect(url_for("casework.persons", reference=dossier.reference))
+    commit(lambda: casework.link_person(dossier, person, current_user), _("Person linked."))
     return _back(dossier)
 
 
@@ -114,10 +110,9 @@ def link_person(reference: str):
 def remove_person(reference: str, person_id: int):
     """Take a person out of the dossier (the person stays known)."""
     dossier = load_dossier(reference, current_user)
-    person = dossier_person(dossier, person_id)
-    if not ReasonForm().validate_on_submit():
-        flash(_("The reason is too long."), "danger")
-    else:
+    if reason_read(ReasonForm()):
+        # A person already taken out (a second click) is refused with a message, not a 404.
+        person = member(dossier.persons, person_id)
         commit(
             lambda: casework.remove_person(dossier, person, current_user),
             _("Person removed from the dossier."),
@@ -190,9 +185,7 @@ def event(reference: str):
             chosen = casework.known_event(choose.event_id.data)
         casework.set_event(dossier, chosen, current_user)
 
-    if submitted.validate_on_submit() and commit(
-        set_event, _("Event set."), field=create.name if creating else choose.event_id
-    ):
+    if submitted.validate_on_submit() and commit(set_event, _("Event set."), field=choose.event_id):
         return _back(dossier)
     return render_template("casework/event.html", dossier=dossier, choose=choose, create=create)
 
@@ -259,15 +252,15 @@ def new_measure(reference: str):
 def lift_measure(reference: str, measure_id: int):
     """Lift a measure: it ends today."""
     dossier = load_dossier(reference, current_user)
-    measure = dossier_measure(dossier, measure_id)
     form = ReasonForm()
 
     def lift() -> None:
+        measure = member(dossier.measures, measure_id)
+        if measure is None:
+            raise Refused(_("There is no such measure in this dossier."))
         freshness.check(measure, form.version.data, form.seen.data)
         casework.lift_measure(measure, current_user, today())
 
-    if not form.validate_on_submit():
-        flash(_("The reason is too long."), "danger")
-    else:
+    if reason_read(form):
         commit(lift, _("Measure lifted."))
     return _back(dossier)

@@ -16,7 +16,7 @@ from ..listings import (
     dossier_list,
 )
 from ..models import DossierKind, DossierState, ThreatGround
-from . import commit
+from . import commit, reason_read
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 
@@ -107,8 +107,7 @@ def transition(reference: str, name: str):
     if name not in workflow.TRANSITIONS:
         abort(404)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        flash(_("The reason is too long."), "danger")
+    if not reason_read(form):
         return redirect(url_for("dossiers.detail", reference=dossier.reference))
 
     def move() -> None:

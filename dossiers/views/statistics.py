@@ -20,7 +20,6 @@ from flask_login import current_user
 from .. import audit, exports, figures, keyset, report
 from ..access import can_read_names
 from ..charts import breakdown_svg
-from ..clock import today
 from ..extensions import db
 from ..forms import OpenOnForm
 from ..security import svg_policy
@@ -38,7 +37,7 @@ def _open_day(year: int):
     form = OpenOnForm(request.args)
     if request.args.get("on") and form.validate() and form.on.data:
         return form, form.on.data
-    form.on.data = report.default_open_day(year, today())
+    form.on.data = figures.default_day(year)
     return form, form.on.data
 
 
