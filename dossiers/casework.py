@@ -13,9 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, names
-from .clock import now_utc, today
+from .clock import today
 from .extensions import db
-from .labels import label
 from .models import (
     AssessmentSource,
     Dossier,
@@ -24,10 +23,6 @@ from .models import (
     DossierState,
     Event,
     EventKind,
-    Measure,
-    MeasureStatus,
-    MeasureType,
-    Organisation,
     Person,
     ReferenceCounter,
     ThreatAssessment,
@@ -328,111 +323,4 @@ def record_approval(dossier: Dossier, *, on: dt.date, reference: str, actor: Use
         object_type="dossier",
         object_id=dossier.id,
         dossier=dossier,
-    )
-
-
-def add_measure(
-    dossier: Dossier,
-    *,
-    measure_type: MeasureType,
-    description: str,
-    organisation: Organisation,
-    start_date: dt.date,
-    end_date: dt.date | None,
-    actor: User,
-    person: Person | None = None,
-) -> Measure:
-    if dossier.state not in (DossierState.ASSESSMENT, DossierState.MEASURES_DECIDED):
-        raise Refused(
-            _l("Measures are added while the dossier is in assessment or has measures decided.")
-        )
-    if end_date is not None and end_date < start_date:
-        raise Refused(_l("A measure cannot end before it starts."))
-    if person is not None and person not in dossier.persons:
-        raise Refused(_l("The person is not in this dossier."))
-    measure = Measure(
-        dossier=dossier,
-        measure_type=measure_type,
-        description=description.strip(),
-        organisation=organisation,
-        person=person,
-        start_date=start_date,
-        end_date=end_date,
-        status=MeasureStatus.REQUESTED,
-        # Once measures are decided, a new one goes to its partner at once.
-        decided_at=now_utc() if dossier.state is DossierState.MEASURES_DECIDED else None,
-    )
-    db.session.add(measure)
-    db.session.flush()
-    audit.record(
-        "measure.create",
-        actor=actor,
-        object_type="measure",
-        object_id=measure.id,
-        dossier=dossier,
-        type=measure_type.code,
-        organisation_id=organisation.id,
-    )
-    return measure
-
-
-def lift_measure(measure: Measure, actor: User, on: dt.date) -> None:
-    if measure.lifted:
-        raise Refused(_l("The measure is already lifted."))
-    end_measure(measure, on)
-    audit.record(
-        "measure.lift",
-        actor=actor,
-        object_type="measure",
-        object_id=measure.id,
-        dossier=measure.dossier,
-        status="lifted",
-    )
-
-
-def end_measure(measure: Measure, on: dt.date) -> None:
-    """Lift a measure: it ends on the day (or the day it started, if that is later)."""
-    measure.status = MeasureStatus.LIFTED
-    if measure.end_date is None or measure.end_date > on:
-        measure.end_date = max(on, measure.start_date)
-    measure.updated_at = now_utc()
-
-
-# What a partner may report, from each status.
-PARTNER_STEPS: dict[MeasureStatus, tuple[MeasureStatus, ...]] = {
-    MeasureStatus.REQUESTED: (MeasureStatus.ACKNOWLEDGED,),
-    MeasureStatus.ACKNOWLEDGED: (MeasureStatus.IN_EXECUTION,),
-    MeasureStatus.IN_EXECUTION: (MeasureStatus.IN_EXECUTION,),
-}
-
-
-def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor: User) -> None:
-    """A partner acknowledges a measure or reports its execution."""
-    if status not in PARTNER_STEPS.get(measure.status, ()):
-        raise Refused(
-            _l(
-                "A measure that is %(current)s cannot become %(new)s.",
-                current=label(measure.status).lower(),
-                new=label(status).lower(),
-            )
-        )
-    if status is MeasureStatus.IN_EXECUTION and not note.strip():
-        raise Refused(_l("Describe the execution in a note."))
-    previous = measure.status
-    measure.status = status
-    if note.strip():
-        stamp = now_utc().strftime("%Y-%m-%d %H:%M")
-        entry = f"[{stamp} UTC] {note.strip()}"
-        measure.execution_note = (
-            f"{measure.execution_note}\n{entry}" if measure.execution_note else entry
-        )
-    measure.updated_at = now_utc()
-    audit.record(
-        "measure.report",
-        actor=actor,
-        object_type="measure",
-        object_id=measure.id,
-        dossier=measure.dossier,
-        from_status=previous.value,
-        status=status.value,
     )

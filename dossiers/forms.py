@@ -235,7 +235,7 @@ class MeasureForm(Form):
 
 
 class MeasureReportForm(VersionedForm):
-    # The choices are the next steps from the measure's status (casework.PARTNER_STEPS).
+    # The choices are the next steps from the measure's status (measures.PARTNER_STEPS).
     status = SelectField(_l("Status"), validators=[InputRequired(REQUIRED)])
     note = TextAreaField(_l("Execution note"), validators=[Optional(), Length(max=5000)])
 

@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import audit
-from .casework import end_measure
 from .clock import date_of, now_utc
 from .extensions import db
 from .labels import label
+from .measures import end_measure
 from .models import (
     Dossier,
     DossierState,

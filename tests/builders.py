@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from dossiers import casework, workflow
+from dossiers import casework, measures, workflow
 from dossiers.clock import today
 from dossiers.extensions import db
 from dossiers.models import (
@@ -85,7 +85,7 @@ def assess(dossier: Dossier, on: dt.date, review_on: dt.date | None = None, leve
 
 def ready_to_decide(dossier: Dossier, partner: str = "Police zone") -> Measure:
     assess(dossier, dossier.opened_on)
-    measure = casework.add_measure(
+    measure = measures.add_measure(
         dossier,
         measure_type=measure_type(),
         description="Fixed contact person",

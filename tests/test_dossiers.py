@@ -7,7 +7,7 @@ import threading
 from builders import assess, dossier_in, new_dossier, officer, ready_to_decide, with_person
 from sqlalchemy import func, select
 
-from dossiers import casework, clock
+from dossiers import casework, clock, measures
 from dossiers.extensions import db
 from dossiers.models import (
     AuditEvent,
@@ -119,7 +119,7 @@ def test_cannot_remove_a_person_with_a_measure_in_force(app, login):
         person = dossier.persons[0]
         from builders import measure_type, org
 
-        casework.add_measure(
+        measures.add_measure(
             dossier,
             measure_type=measure_type("patrols"),
             description="Patrols",

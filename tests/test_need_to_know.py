@@ -12,7 +12,7 @@ from builders import dossier_in, measure_type, officer, org
 from conftest import csrf_from
 from sqlalchemy import select
 
-from dossiers import casework, workflow
+from dossiers import casework, measures, workflow
 from dossiers.access import POLICY
 from dossiers.extensions import db
 from dossiers.models import AssessmentSource, Dossier, DossierState, Measure, Role, User
@@ -52,7 +52,7 @@ def two_organisations(app):
             summary="CANARY-SUMMARY-B",
             actor=officer(),
         )
-        measure = casework.add_measure(
+        measure = measures.add_measure(
             b,
             measure_type=measure_type("close_protection"),
             description="CANARY-MEASURE-B",

@@ -6,7 +6,7 @@ import re
 
 from builders import assess, measure_type, new_dossier, officer, org
 
-from dossiers import casework, figures, report, workflow
+from dossiers import casework, figures, measures, report, workflow
 from dossiers.extensions import db
 from dossiers.models import AssessmentSource, DossierKind, Event, EventKind, Person, VipCategory
 
@@ -20,7 +20,7 @@ def decided_tp(opened, names=("Jan Peeters",), measure_start=None, for_person=No
         casework.add_new_person(dossier, name=name, function="Mayor", actor=officer())
     workflow.transition(dossier, "start_assessment", officer())
     assess(dossier, opened, level=2)
-    casework.add_measure(
+    measures.add_measure(
         dossier,
         measure_type=measure_type(),
         description="d",
@@ -62,7 +62,7 @@ def vip_dossier(at, delegates, measure_for=None, decide=True):
             summary="s",
             actor=officer(),
         )
-        casework.add_measure(
+        measures.add_measure(
             dossier,
             measure_type=measure_type("close_protection"),
             description="d",
@@ -114,7 +114,7 @@ def test_a_draft_measure_that_was_never_decided_does_not_count(app):
         dossier = new_dossier(opened_on=dt.date(2023, 3, 1))
         casework.add_new_person(dossier, name="A", function="Judge", actor=officer())
         workflow.transition(dossier, "start_assessment", officer())
-        casework.add_measure(
+        measures.add_measure(
             dossier,
             measure_type=measure_type(),
             description="d",
@@ -149,7 +149,7 @@ def test_a_reopened_dossier_counts_once_in_its_opening_year(app):
         dossier = decided_tp(dt.date(2023, 5, 1))
         workflow.transition(dossier, "close", officer(), "Calm", at=dt.datetime(2023, 8, 1))
         workflow.transition(dossier, "reopen", officer(), "New threat", at=dt.datetime(2024, 2, 1))
-        casework.add_measure(
+        measures.add_measure(
             dossier,
             measure_type=measure_type("patrols"),
             description="d",

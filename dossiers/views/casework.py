@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from .. import casework, freshness, names
+from .. import casework, freshness, measures, names
 from ..access import chosen_person, dossier_person, known_person, load_dossier, member
 from ..clock import today
 from ..extensions import db
@@ -231,7 +231,7 @@ def new_measure(reference: str):
     if request.method == "GET":
         form.start_date.data = today()
     if form.validate_on_submit() and commit(
-        lambda: casework.add_measure(
+        lambda: measures.add_measure(
             dossier,
             measure_type=types[form.measure_type_id.data],
             description=form.description.data or "",
@@ -259,7 +259,7 @@ def lift_measure(reference: str, measure_id: int):
         if measure is None:
             raise Refused(_("There is no such measure in this dossier."))
         freshness.check(measure, form.version.data, form.seen.data)
-        casework.lift_measure(measure, current_user, today())
+        measures.lift_measure(measure, current_user, today())
 
     if reason_read(form):
         commit(lift, _("Measure lifted."))

@@ -7,11 +7,11 @@ from flask_login import current_user
 
 from .. import audit, freshness, keyset
 from ..access import can_update_measure, load_partner_measure, partner_measure_page
-from ..casework import PARTNER_STEPS, report_on_measure
 from ..clock import today
 from ..forms import MeasureReportForm
 from ..labels import LABELS, options
 from ..listings import current_levels
+from ..measures import PARTNER_STEPS, report_on_measure
 from ..models import MeasureStatus
 from . import commit
 
