@@ -136,12 +136,12 @@ def _organisation_form(organisation: Organisation | None):
     return render_template("admin/organisation_form.html", form=form, organisation=organisation)
 
 
-def _audit_criteria() -> tuple[AuditFilterForm, audit.Criteria]:
+def _audit_criteria(actions: dict[str, str]) -> tuple[AuditFilterForm, audit.Criteria]:
     form = AuditFilterForm(request.args)
     form.actor_id.choices = options(
         [("", _("Anyone"))] + [(u.id, u.email) for u in accounts.users_by_email()]
     )
-    form.action.choices = options([("", _("Any"))] + sorted(ACTIONS.items()))
+    form.action.choices = options([("", _("Any"))] + sorted(actions.items()))
     if not form.validate():
         return form, audit.Criteria(actor_id=-1)  # show nothing rather than everything
     return form, audit.Criteria(
@@ -157,7 +157,9 @@ def _audit_criteria() -> tuple[AuditFilterForm, audit.Criteria]:
 @bp.get("/audit")
 def audit_log():
     """Search the audit trail by user, dossier, action, outcome and date."""
-    form, criteria = _audit_criteria()
+    # Each action's name translated once for the page: fifty rows and the filter show them.
+    actions = {code: str(name) for code, name in ACTIONS.items()}
+    form, criteria = _audit_criteria(actions)
     page = keyset.window(
         audit.search(criteria),
         (keyset.Key(AuditEvent.sequence, descending=True),),
@@ -165,13 +167,15 @@ def audit_log():
         before=request.args.get("before"),
         size=50,
     )
-    return render_template("admin/audit.html", form=form, page=page, args=keyset.filters())
+    return render_template(
+        "admin/audit.html", form=form, page=page, actions=actions, args=keyset.filters()
+    )
 
 
 @bp.get("/audit.csv")
 def audit_csv():
     """Download the matching audit events as CSV, streamed."""
-    form, criteria = _audit_criteria()
+    form, criteria = _audit_criteria({code: str(name) for code, name in ACTIONS.items()})
     audit.record("audit.export", actor=current_user, object_type="audit", object_id=None)
     db.session.commit()
     return Response(
