@@ -3,11 +3,13 @@ the demo data set, a median of many runs. Quick enough to compare two versions o
 code side by side while working; `make bench` remains the measure of record.
 
     .venv/bin/python bench/inprocess.py [--runs 200]
+    bash scripts/with-postgres .venv/bin/python bench/inprocess.py   # on PostgreSQL
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -41,11 +43,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    folder = tempfile.mkdtemp()
-    app = create_app(
-        {"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db"}
-    )
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
+        db.drop_all()
         db.create_all()
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
