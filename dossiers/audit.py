@@ -19,21 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from . import queries
 from .clock import now_utc, start_of
 from .extensions import db
-from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User, is_dossier_write
+from .models import READ_ACTIONS, AuditEvent, AuditHead, Dossier, User
 
 GENESIS = "0" * 64
-
-
-# The tables themselves: an append is three Core statements, written at once rather than
-# at the next flush, so that the head row is locked from the first to the commit.
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
-_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 
 
 def _key() -> bytes:
@@ -75,12 +70,7 @@ def fields(event: AuditEvent) -> dict[str, Any]:
 def _claim_next() -> tuple[int, str]:
     """Take the next sequence number and the hash it follows; the head row stays locked
     until commit."""
-    bump = (
-        update(_HEAD)
-        .where(_HEAD.c.id == 1)
-        .values(last_sequence=_HEAD.c.last_sequence + 1)
-        .returning(_HEAD.c.last_sequence, _HEAD.c.last_hash)
-    )
+    bump = queries.claim_next_event()
     claimed = db.session.execute(bump).first()
     if claimed is None:
         try:
@@ -123,13 +113,12 @@ def record(
         prev_hash=previous,
     )
     event.hash = digest(fields(event), _key())
-    db.session.execute(
-        insert(_EVENTS).values({column: getattr(event, column) for column in EVENT_COLUMNS})
-    )
+    append_event, move_head = queries.append_event()
+    db.session.execute(append_event, {column: getattr(event, column) for column in EVENT_COLUMNS})
     head: dict[str, Any] = {"last_hash": event.hash}
     if changes_data(action, outcome):
         head["data_version"] = sequence
-    db.session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(head))
+    db.session.execute(move_head, head)
     return event
 
 
@@ -214,10 +203,7 @@ def dossier_history(dossier: Dossier) -> list[Entry]:
     return [
         Entry(at, actor, action, json.loads(detail or "{}"))
         for at, action, detail, actor in db.session.execute(
-            select(AuditEvent.at, AuditEvent.action, AuditEvent.detail, User.full_name)
-            .outerjoin(User, User.id == AuditEvent.actor_id)
-            .where(AuditEvent.dossier_id == dossier.id, is_dossier_write())
-            .order_by(AuditEvent.at.desc(), AuditEvent.sequence.desc())
+            queries.dossier_writes(), {"dossier_id": dossier.id}
         )
     ]
 

@@ -17,8 +17,8 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import joinedload
 
+from . import queries
 from .clock import now_utc
 from .extensions import db
 from .models import LoginFailure, Role, User, UserSession
@@ -83,15 +83,8 @@ def user_for_token(token: str) -> User | None:
     now = now_utc()
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     row = db.session.execute(
-        select(User, UserSession.id, UserSession.last_seen_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .options(joinedload(User.organisation))
-        .where(
-            UserSession.token_hash == _token_hash(token),
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > now,
-            UserSession.last_seen_at > now - idle,
-        )
+        queries.live_session(),
+        {"token_hash": _token_hash(token), "now": now, "idle_since": now - idle},
     ).first()
     if row is None:
         return None
