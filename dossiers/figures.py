@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from . import clock, queries, statistics
 from .extensions import db
@@ -302,10 +302,6 @@ def open_on(day: dt.date) -> dict[str, int]:
     """The dated figures on the day (dossiers not closed on it, and their persons), in
     one query."""
     return dict(db.session.execute(queries.dated_statement(day)).one()._mapping)
-
-
-def count_of(population: Select) -> Any:
-    return select(func.count()).select_from(population.subquery()).scalar_subquery()
 
 
 def headline(year: int) -> dict[str, Any]:

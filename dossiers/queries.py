@@ -157,11 +157,15 @@ def dossier_writes() -> Any:
 STATEMENTS_KEPT = 256
 
 
+def _count(population: Select) -> Any:
+    return select(func.count()).select_from(population.subquery()).scalar_subquery()
+
+
 @lru_cache(maxsize=STATEMENTS_KEPT)
 def headline_statement(year: int) -> Select:
-    from .figures import FIGURES, HEADLINE, count_of
+    from .figures import FIGURES, HEADLINE
 
-    return select(*(count_of(FIGURES[k].population(year)).label(k) for k in HEADLINE))
+    return select(*(_count(FIGURES[k].population(year)).label(k) for k in HEADLINE))
 
 
 @lru_cache(maxsize=STATEMENTS_KEPT)
@@ -174,9 +178,9 @@ def breakdown_statement(key: str, year: int) -> Select:
 
 @lru_cache(maxsize=STATEMENTS_KEPT)
 def dated_statement(day: dt.date) -> Select:
-    from .figures import DATED, FIGURES, count_of
+    from .figures import DATED, FIGURES
 
-    return select(*(count_of(FIGURES[k].population(day)).label(k) for k in DATED))
+    return select(*(_count(FIGURES[k].population(day)).label(k) for k in DATED))
 
 
 # --- Lists as plain rows of what they show. ----------------------------------------------
