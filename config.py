@@ -33,6 +33,9 @@ class Config:
     # The crisis centre works in Dutch and French; English for international partners.
     LANGUAGES = ("nl", "fr", "en")
     PAGE_SIZE = 25
+    # No form of ours comes near it; a view that takes an upload raises it for itself
+    # (request.max_content_length). Larger bodies get a 413 page, unread.
+    MAX_CONTENT_LENGTH = 1024 * 1024
     TESTING = False
     DEBUG = False
 

@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import clock, logs, project, security
+from . import clock, inputs, logs, project, security
 from .extensions import babel, csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ def create_app(config: Any = None) -> Flask:
         app.config.update(config)
     else:
         app.config.from_object(config or load_config())
+    # Before any route is added: every <int:…> is then an id in the columns' range.
+    app.url_map.converters["int"] = inputs.IdConverter
     logs.register(app)
     register_extensions(app)
     register_blueprints(app)
@@ -155,6 +157,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(error):
         return page(404, _l("Not found"), _l("There is nothing here for you."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(
+            413,
+            _l("Too much sent at once"),
+            _l("What was sent is larger than this page accepts. Nothing was saved."),
+        )
 
     @app.errorhandler(429)
     def too_many_requests(error):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import joinedload
 
 from . import audit, keyset, queries
 from .extensions import db, login_manager
+from .inputs import identifier
 from .keyset import Key, Window
 from .models import (
     Dossier,
@@ -217,8 +218,8 @@ def _member(items: list[T], wanted: int) -> T:
 
 def known_person(person_id: object) -> Person | None:
     """A person already known to the service (any dossier), by the id a form sent."""
-    text = str(person_id or "")
-    return db.session.get(Person, int(text)) if text.isdigit() and len(text) < 19 else None
+    found = identifier(person_id)
+    return db.session.get(Person, found) if found is not None else None
 
 
 def partner_scope(user: User) -> ColumnElement[bool]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
@@ -117,13 +115,14 @@ def stats_command(year: int, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(published, indent=2))
         return
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["year", "section", "figure", "value"])
-    for section in ("threatened_persons", "vip_protection"):
-        for name, value in published[section].items():
-            writer.writerow([year, section, name, value])
-    click.echo(buffer.getvalue(), nl=False)
+    from . import exports
+
+    lines = [["year", "section", "figure", "value"]] + [
+        [year, section, name, value]
+        for section in ("threatened_persons", "vip_protection")
+        for name, value in published[section].items()
+    ]
+    click.echo("".join(exports.csv_stream(lines)), nl=False)
 
 
 @click.command("export-rows")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
+from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 
 from .extensions import db
@@ -49,12 +53,50 @@ def _lines(report: Report) -> Iterator[list]:
         ]
 
 
+def attachment(filename: str) -> dict[str, str]:
+    """A Content-Disposition header (RFC 6266) for a download of this name, whatever its
+    characters: an ASCII `filename` for old clients, the exact name as `filename*`.
+    Control characters are dropped and nothing of the name can close the quotes."""
+    name = "".join(c for c in filename if unicodedata.category(c)[0] != "C")[:150] or "download"
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-") or "download"
+    exact = quote(name, safe="")
+    return {"Content-Disposition": f"attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}"}
+
+
+# What a spreadsheet reads as the start of a formula in a CSV cell (OWASP's list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as the text it is: text someone typed that starts
+    like a formula gets a leading apostrophe (shown, still readable), never run."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def text_cell(sheet: Any, value: Any) -> Cell:
+    """An XLSX cell: text stays text (never a formula, never an error code); characters
+    XML cannot carry become U+FFFD instead of failing the whole file."""
+    if not isinstance(value, str):
+        return Cell(sheet, row=1, column=1, value=value)
+    cell = Cell(sheet, row=1, column=1, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+    cell.data_type = "s"
+    return cell
+
+
+def _append(sheet: Any, values: Iterable[Any]) -> None:
+    sheet.append([text_cell(sheet, value) for value in values])
+
+
 def csv_stream(rows: Iterable[list[Any]]) -> Iterator[str]:
-    """Yield CSV text a line at a time, so that memory does not grow with the rows."""
+    """Yield CSV text a line at a time, so that memory does not grow with the rows; every
+    cell made inert (`inert`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([inert(value) for value in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -70,40 +112,42 @@ def xlsx_bytes(report: Report) -> bytes:
     sheet = book.active
     sheet.title = "Figures"  # sheet names stay fixed: formulas and scripts refer to them
     bold = Font(bold=True)
-    sheet.append([_("Protection figures %(y)d", y=report.year)])
+    _append(sheet, [_("Protection figures %(y)d", y=report.year)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([_("Figure"), str(report.year), str(report.year - 1), _("Counting rule")])
+    _append(sheet, [_("Figure"), str(report.year), str(report.year - 1), _("Counting rule")])
     for cell in sheet[2]:
         cell.font = bold
     for f in report.figures.values():
-        sheet.append([str(f.label), f.value, f.previous, str(f.rule)])
-    sheet.append([])
-    sheet.append(
+        _append(sheet, [str(f.label), f.value, f.previous, str(f.rule)])
+    _append(sheet, [])
+    _append(
+        sheet,
         [
             _("open on %(d)s: dossiers", d=f"{report.open_day:%d/%m/%Y}"),
             report.open_values["open_dossiers"],
             "",
             str(report.open_rule),
-        ]
+        ],
     )
-    sheet.append(
+    _append(
+        sheet,
         [
             _("open on %(d)s: persons", d=f"{report.open_day:%d/%m/%Y}"),
             report.open_values["open_persons"],
-        ]
+        ],
     )
     sheet.column_dimensions["A"].width = 48
     sheet.column_dimensions["D"].width = 90
     for b in report.breakdowns:
         page = book.create_sheet(b.key[:31])
-        page.append([str(b.label)])
+        _append(page, [str(b.label)])
         page["A1"].font = Font(bold=True, size=13)
-        page.append([str(b.rule)])
-        page.append([_("Group"), str(report.year), str(report.year - 1)])
+        _append(page, [str(b.rule)])
+        _append(page, [_("Group"), str(report.year), str(report.year - 1)])
         for cell in page[3]:
             cell.font = bold
         for g in b.groups:
-            page.append([g.label, g.value, g.previous])
+            _append(page, [g.label, g.value, g.previous])
         page.column_dimensions["A"].width = 48
     out = io.BytesIO()
     book.save(out)
@@ -152,9 +196,9 @@ def xlsx_file(lines: Iterable[list[Any]], title: str) -> IO[bytes]:
     write-only mode keeps no rows in memory); the file disappears when closed."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title="Rows")
-    sheet.append([title])
+    _append(sheet, [title])
     for line in lines:
-        sheet.append(line)
+        _append(sheet, line)
     out = tempfile.TemporaryFile(suffix=".xlsx")
     book.save(out)
     out.seek(0)

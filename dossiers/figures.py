@@ -10,6 +10,8 @@ figures ("open on a day") count on one day, 31 December of a past year by defaul
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +100,10 @@ class Figure:
         if raw is None or not self.grouped:
             return None
         if self.numbered:
-            return int(raw) if raw.isdigit() and len(raw) < 3 else None
+            return int(raw) if re.fullmatch(r"[0-9]{1,2}", raw) else None
+        # A stored group is one line of a name's length; anything else matches no row.
+        if len(raw) > 200 or any(unicodedata.category(c)[0] == "C" for c in raw):
+            return None
         return raw
 
     def group_label(self, group: Any) -> str | None:

@@ -29,9 +29,11 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    StopValidation,
     ValidationError,
 )
 
+from .inputs import FIRST_DAY, LAST_DAY, identifier, within_days
 from .labels import LEVELS, choices, options
 from .models import (
     AssessmentSource,
@@ -52,10 +54,32 @@ def optional_int(value: object) -> object:
     choice check with a plain message."""
     if value in (None, "", "None"):
         return None
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return value
+    found = identifier(value)
+    return value if found is None else found
+
+
+class YearField(IntegerField):
+    """A year of four digits; longer numbers would overflow the range check."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        if valuelist and len(str(valuelist[0]).strip()) > 4:
+            self.data = None
+            raise ValueError(_l("Give a year of four digits."))
+        super().process_formdata(valuelist)
+
+
+class DayField(DateField):
+    """A date in the range every form accepts (inputs.FIRST_DAY to LAST_DAY)."""
+
+    def pre_validate(self, form) -> None:  # type: ignore[no-untyped-def]
+        if self.data is not None and not within_days(self.data):
+            raise StopValidation(
+                _l(
+                    "Give a date between %(first)s and %(last)s.",
+                    first=FIRST_DAY.strftime("%d/%m/%Y"),
+                    last=LAST_DAY.strftime("%d/%m/%Y"),
+                )
+            )
 
 
 @functools.cache
@@ -102,14 +126,14 @@ class DossierFilterForm(Form):
         choices=options([("", _l("All states"))]) + choices(DossierState),
         validators=[Optional()],
     )
-    year = IntegerField(_l("Year opened"), validators=[Optional(), NumberRange(1990, 2100)])
+    year = YearField(_l("Year opened"), validators=[Optional(), NumberRange(1990, 2100)])
 
 
 class OpenOnForm(Form):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    on = DateField(_l("Open on"), validators=[Optional()])
+    on = DayField(_l("Open on"), validators=[Optional()])
 
 
 class DossierForm(Form):
@@ -117,7 +141,7 @@ class DossierForm(Form):
         _l("Kind"), choices=choices(DossierKind), validators=[InputRequired(REQUIRED)]
     )
     title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    opened_on = DateField(_l("Opened on"), validators=[InputRequired(REQUIRED)])
+    opened_on = DayField(_l("Opened on"), validators=[InputRequired(REQUIRED)])
     ground = SelectField(
         _l("Ground of the threat"),
         choices=options([("", _l("— (VIP protection)"))]) + choices(ThreatGround),
@@ -181,8 +205,8 @@ class AssessmentForm(Form):
     person_id = SelectField(
         _l("For one person (optional)"), coerce=optional_int, validators=[Optional()]
     )
-    assessed_on = DateField(_l("Assessment date"), validators=[InputRequired(REQUIRED)])
-    review_on = DateField(_l("Review date"), validators=[Optional()])
+    assessed_on = DayField(_l("Assessment date"), validators=[InputRequired(REQUIRED)])
+    review_on = DayField(_l("Review date"), validators=[Optional()])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(REQUIRED), Length(max=10000)])
 
 
@@ -197,8 +221,8 @@ class EventForm(VersionedForm):
     kind = SelectField(
         _l("Kind of event"), choices=choices(EventKind), validators=[InputRequired(REQUIRED)]
     )
-    start_date = DateField(_l("Starts on"), validators=[InputRequired(REQUIRED)])
-    end_date = DateField(_l("Ends on"), validators=[InputRequired(REQUIRED)])
+    start_date = DayField(_l("Starts on"), validators=[InputRequired(REQUIRED)])
+    end_date = DayField(_l("Ends on"), validators=[InputRequired(REQUIRED)])
     place = StringField(_l("Place"), validators=[DataRequired(REQUIRED), Length(max=120)])
 
     def validate_end_date(self, field: DateField) -> None:
@@ -207,7 +231,7 @@ class EventForm(VersionedForm):
 
 
 class ApprovalForm(VersionedForm):
-    approval_date = DateField(_l("Approved on"), validators=[InputRequired(REQUIRED)])
+    approval_date = DayField(_l("Approved on"), validators=[InputRequired(REQUIRED)])
     approval_reference = StringField(
         _l("Approval reference"), validators=[DataRequired(REQUIRED), Length(max=80)]
     )
@@ -226,8 +250,8 @@ class MeasureForm(Form):
     person_id = SelectField(
         _l("For one person (optional)"), coerce=optional_int, validators=[Optional()]
     )
-    start_date = DateField(_l("Start date"), validators=[InputRequired(REQUIRED)])
-    end_date = DateField(_l("End date (empty while in force)"), validators=[Optional()])
+    start_date = DayField(_l("Start date"), validators=[InputRequired(REQUIRED)])
+    end_date = DayField(_l("End date (empty while in force)"), validators=[Optional()])
 
     def validate_end_date(self, field: DateField) -> None:
         if self.start_date.data and field.data and field.data < self.start_date.data:
@@ -275,8 +299,8 @@ class AuditFilterForm(Form):
         choices=options([("", _l("Any")), ("ok", _l("Done")), ("refused", _l("Refused"))]),
         validators=[Optional()],
     )
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("Until"), validators=[Optional()])
+    since = DayField(_l("From"), validators=[Optional()])
+    until = DayField(_l("Until"), validators=[Optional()])
 
 
 class OrganisationForm(Form):

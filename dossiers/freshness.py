@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from .clock import moment
 from .extensions import db
+from .inputs import counter
 from .labels import label
 from .models import AuditEvent, Dossier, Measure, Person, is_dossier_write
 from .refusals import Refused
@@ -24,16 +25,11 @@ def current_seen() -> int:
     return db.session.scalar(select(func.max(AuditEvent.sequence))) or 0
 
 
-def _as_int(value: object) -> int | None:
-    text = str(value) if value is not None else ""
-    return int(text) if text.isdigit() else None
-
-
 def check(
     thing: Dossier | Measure | Person, version: object, seen: object, dossier: Dossier | None = None
 ) -> None:
     """Raise Refused when the form was rendered with another version of the thing."""
-    submitted = _as_int(version)
+    submitted = counter(version)
     if submitted is None or submitted == thing.version:
         return
     dossier_id = (
@@ -45,7 +41,7 @@ def check(
         if dossier is not None
         else None
     )
-    since = _as_int(seen) or 0
+    since = counter(seen) or 0
     changes = list(
         db.session.scalars(
             select(AuditEvent)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import enum
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,6 +84,41 @@ def _untagged(value: Any) -> Any:
     return value
 
 
+BIGGEST = 2**63 - 1  # what a database integer can hold
+
+
+def _fits(value: Any, expression: Any) -> bool:
+    """Whether a cursor's value can be compared with its key without a database error: a
+    cursor is sent back by the browser, and a hostile one decodes to anything."""
+    if value is None:
+        return True
+    try:
+        expected = expression.type.python_type
+    except (AttributeError, NotImplementedError):
+        expected = None
+    if isinstance(value, bool):
+        return expected is bool
+    if isinstance(value, int):
+        return expected in (int, None) and -BIGGEST <= value <= BIGGEST
+    if isinstance(value, dt.datetime):
+        return expected in (dt.datetime, None) and value.tzinfo is None  # stored naive UTC
+    if isinstance(value, dt.date):
+        return expected in (dt.date, None)
+    if isinstance(value, str):
+        if isinstance(expected, type) and issubclass(expected, enum.Enum):
+            return value in {member.value for member in expected}
+        return expected in (str, None) and len(value) <= 400
+    return False
+
+
+def _position(cursor: str | None, keys: Sequence[Key]) -> list[Any] | None:
+    """A cursor's key values; None (the first page) for a cursor no page of ours gave."""
+    values = decode(cursor, len(keys))
+    if values is None or not all(map(_fits, values, [k.expression for k in keys])):
+        return None
+    return values
+
+
 def _beyond(keys: Sequence[Key], values: Sequence[Any], backwards: bool) -> ColumnElement[bool]:
     """Rows strictly after (or before) the given key, for keys of mixed directions."""
     alternatives = []
@@ -110,8 +146,10 @@ def window(
     skipped between pages. `counted` selects the same rows without what is only shown
     (joins for names), so that counting does not read it.
     """
-    backwards = bool(before) and decode(before, len(keys)) is not None
-    values = decode(before if backwards else after, len(keys))
+    values = _position(before, keys)
+    backwards = values is not None
+    if not backwards:
+        values = _position(after, keys)
     labelled = [
         (k.expression.label(f"_key{i}") if hasattr(k.expression, "label") else k.expression)
         for i, k in enumerate(keys)

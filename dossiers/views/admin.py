@@ -181,5 +181,5 @@ def audit_csv():
     return Response(
         stream_with_context(exports.csv_stream(audit.csv_rows(criteria))),
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
+        headers=exports.attachment("audit-trail.csv"),
     )

@@ -91,17 +91,19 @@ def figure_export(year: int, key: str, fmt: str):
     _audit_drill(drill, year, None, fmt)
     unit, names = drill.figure.unit, drill.names
     lines = exports.drill_lines(report.stream(drill.population, unit, names), unit, names)
-    name = f"{key}-{year}" + (f"-{drill.group}" if drill.group is not None else "")
+    # Named from our own values: the figure's key and the group's label as the data has it.
+    group = drill.figure.group_label(drill.group)
+    name = f"{key}-{year}" + (f"-{group}" if group is not None else "")
     if fmt == "csv":
         return Response(
             exports.in_own_context(exports.csv_stream(lines)),
             mimetype="text/csv",
-            headers=_attachment(f"{name}.csv"),
+            headers=exports.attachment(f"{name}.csv"),
         )
     return Response(
         exports.file_chunks(exports.xlsx_file(lines, title=str(drill.figure.label))),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers=_attachment(f"{name}.xlsx"),
+        headers=exports.attachment(f"{name}.xlsx"),
     )
 
 
@@ -179,13 +181,13 @@ def export(year: int, fmt: str):
     name = f"protection-figures-{year}"
     if fmt == "csv":
         return Response(
-            exports.csv_text(built), mimetype="text/csv", headers=_attachment(f"{name}.csv")
+            exports.csv_text(built), mimetype="text/csv", headers=exports.attachment(f"{name}.csv")
         )
     if fmt == "xlsx":
         return Response(
             exports.xlsx_bytes(built),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers=_attachment(f"{name}.xlsx"),
+            headers=exports.attachment(f"{name}.xlsx"),
         )
     if fmt == "pdf":
         charts = {
@@ -196,10 +198,6 @@ def export(year: int, fmt: str):
         return Response(
             exports.pdf_bytes(html, request.url_root),
             mimetype="application/pdf",
-            headers=_attachment(f"{name}.pdf"),
+            headers=exports.attachment(f"{name}.pdf"),
         )
     abort(404)
-
-
-def _attachment(filename: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -1,0 +1,52 @@
+"""The shapes hostile input is held to before it reaches a query: ids and days.
+
+Every id in a URL, a form or a cursor comes from someone who may send 2^64, "²" (a digit
+to str.isdigit, not to int) or "-1"; every date field may hold 9999-12-31, which a day
+after it cannot follow. These are refused here once, with a 404 or a field's message,
+instead of as an overflow in the database driver or in date arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from werkzeug.routing import IntegerConverter
+
+# Our ids are INTEGER columns: PostgreSQL's (and SQLite's) 32-bit positive range.
+ID_MAX = 2**31 - 1
+_DECIMAL = re.compile(r"[0-9]{1,10}")
+
+# The days a form accepts: wide enough for any real date of birth or decision, narrow
+# enough that a year's boundaries and a day after it always exist.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+
+
+def identifier(value: object) -> int | None:
+    """The id a text holds, or None when it holds none a row could have."""
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    if not _DECIMAL.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 0 < number <= ID_MAX else None
+
+
+def counter(value: object) -> int | None:
+    """A non-negative counter a form carries back (a version, a sequence number)."""
+    text = value if isinstance(value, str) else ""
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        return None
+    return int(text)
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in our routes: an id in the columns' range, anything else a 404."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def within_days(day: dt.date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
