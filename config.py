@@ -1,5 +1,6 @@
 """Configuration classes; every value that differs between machines comes from the environment."""
 
+import base64
 import hmac
 import os
 from pathlib import Path
@@ -22,6 +23,14 @@ class Config:
     SESSION_IDLE_MINUTES = 30
     LOGIN_MAX_FAILURES = 5  # per email, known or not, within the window
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20
+    # Wrong second-factor codes (authenticator, recovery or enrolment) per account.
+    LOGIN_MAX_CODE_FAILURES = 5
+    ENROLMENT_CODE_HOURS = 72
+    # Behind a reverse proxy: how many proxies append to X-Forwarded-For, and which peer
+    # addresses are ours. A request from any other peer keeps its own address, whatever
+    # header it sends; 0 hops (no proxy) ignores the header altogether.
+    PROXY_HOPS = 0
+    TRUSTED_PROXIES = ("127.0.0.1", "::1")
     LOGIN_FAILURE_WINDOW_MINUTES = 15
     LOGIN_SLOWDOWN_SECONDS = 0.25  # times the failures so far, up to five
     # One process: memory. Several servers: a shared store, e.g. redis://host:6379.
@@ -49,6 +58,18 @@ class Config:
         self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or (
             hmac.new((self.SECRET_KEY or "").encode(), b"audit-chain", "sha256").hexdigest()
         )
+        # Fernet keys for the TOTP secrets at rest, the current one first (sealing.py);
+        # set TOTP_KEYS apart from SECRET_KEY in production, like AUDIT_KEY.
+        self.TOTP_KEYS = (
+            os.environ.get("TOTP_KEYS")
+            or base64.urlsafe_b64encode(
+                hmac.new((self.SECRET_KEY or "").encode(), b"totp-secrets", "sha256").digest()
+            ).decode()
+        )
+        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", self.PROXY_HOPS))
+        trusted = os.environ.get("TRUSTED_PROXIES")
+        if trusted is not None:
+            self.TRUSTED_PROXIES = tuple(a.strip() for a in trusted.split(",") if a.strip())
 
 
 class DevelopmentConfig(Config):

@@ -96,6 +96,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "admin.new_user": ADMIN_ROLES,
     "admin.edit_user": ADMIN_ROLES,
     "admin.reset_two_factor": ADMIN_ROLES,
+    "admin.enrolment_code": ADMIN_ROLES,
     "admin.organisations": ADMIN_ROLES,
     "admin.new_organisation": ADMIN_ROLES,
     "admin.edit_organisation": ADMIN_ROLES,

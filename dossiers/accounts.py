@@ -10,7 +10,14 @@ from sqlalchemy import select
 from zxcvbn import zxcvbn
 
 from . import audit
-from .auth import end_all_sessions, forget_second_factor, hash_password, normalise_email
+from .auth import (
+    end_all_sessions,
+    forget_second_factor,
+    hash_password,
+    must_enrol,
+    new_enrolment_code,
+    normalise_email,
+)
 from .extensions import db
 from .models import Organisation, OrganisationKind, Role, User
 from .refusals import Refused
@@ -158,8 +165,19 @@ def save_organisation(
     return organisation
 
 
-def reset_second_factor(user: User, actor: User) -> None:
-    """Forget the user's authenticator and recovery codes; they enrol again at next sign-in."""
+def reset_second_factor(user: User, actor: User | None) -> str:
+    """Forget the user's authenticator and recovery codes; they enrol again at next
+    sign-in, with the enrolment code returned (shown to the administrator once)."""
     forget_second_factor(user)
     end_all_sessions(user)
     audit.record("user.totp_reset", actor=actor, object_type="user", object_id=user.id)
+    return issue_enrolment_code(user, actor)
+
+
+def issue_enrolment_code(user: User, actor: User | None) -> str:
+    """A new one-time code for the user's enrolment (the one before stops working)."""
+    if not must_enrol(user):
+        raise Refused(_l("This user has set up two-factor sign-in already."))
+    code = new_enrolment_code(user)
+    audit.record("user.enrolment_code", actor=actor, object_type="user", object_id=user.id)
+    return code

@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 import time
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -119,6 +120,8 @@ def end_all_sessions(user: User) -> None:
 
 # --- Guessing: slowed, then refused, per account and per address. -------------------
 
+PASSWORD, CODE = "password", "code"  # the step a failure is counted against
+
 
 def register_rate_limit(app: Flask) -> None:
     """A counter of sign-in posts per address, in the configured store (memory for one
@@ -139,29 +142,27 @@ def _email_key(email: str) -> str:
     return hmac.new(secret, normalise_email(email).encode(), hashlib.sha256).hexdigest()
 
 
+def _since() -> dt.datetime:
+    return now_utc() - dt.timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+
+
+def _failures(*where: Any) -> int:
+    counted = select(func.count()).select_from(LoginFailure).where(LoginFailure.at > _since())
+    return db.session.scalar(counted.where(*where)) or 0
+
+
 def recent_failures(email: str, address: str) -> tuple[int, int]:
-    """Failed sign-ins in the window: for this email (known or not) and this address."""
-    since = now_utc() - dt.timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    by_email = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(LoginFailure)
-            .where(LoginFailure.email_hash == _email_key(email), LoginFailure.at > since)
-        )
-        or 0
+    """Failed sign-ins in the window: wrong passwords for this email (known or not), and
+    failures of either step from this address."""
+    by_email = _failures(
+        LoginFailure.email_hash == _email_key(email), LoginFailure.step == PASSWORD
     )
-    by_address = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(LoginFailure)
-            .where(LoginFailure.remote_addr == address, LoginFailure.at > since)
-        )
-        or 0
-    )
-    return by_email, by_address
+    return by_email, _failures(LoginFailure.remote_addr == address)
 
 
 def locked_out(email: str, address: str) -> bool:
+    """Refuse the password step: this email was guessed too often, or this address
+    guessed too often. Another address is not refused for what this one did."""
     by_email, by_address = recent_failures(email, address)
     config = current_app.config
     return (
@@ -171,8 +172,8 @@ def locked_out(email: str, address: str) -> bool:
 
 
 def note_failure(email: str, address: str) -> int:
-    """Record a failure and wait a little longer after each one; return the count."""
-    db.session.add(LoginFailure(email_hash=_email_key(email), remote_addr=address))
+    """Record a wrong password and wait a little longer after each one; return the count."""
+    db.session.add(LoginFailure(email_hash=_email_key(email), remote_addr=address, step=PASSWORD))
     db.session.flush()
     by_email, _ = recent_failures(email, address)
     time.sleep(min(by_email, 5) * current_app.config["LOGIN_SLOWDOWN_SECONDS"])
@@ -180,7 +181,31 @@ def note_failure(email: str, address: str) -> int:
 
 
 def clear_failures(email: str) -> None:
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email_hash == _email_key(email)))
+    """A right password forgets the wrong passwords before it, never the wrong codes."""
+    db.session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.email_hash == _email_key(email), LoginFailure.step == PASSWORD
+        )
+    )
+
+
+def second_step_locked(user: User) -> bool:
+    """Too many wrong codes for this account in the window: its second step is refused,
+    whatever cookie or address the next attempt comes with."""
+    wrong = _failures(LoginFailure.email_hash == _email_key(user.email), LoginFailure.step == CODE)
+    return wrong >= current_app.config["LOGIN_MAX_CODE_FAILURES"]
+
+
+def note_code_failure(user: User, address: str) -> None:
+    db.session.add(LoginFailure(email_hash=_email_key(user.email), remote_addr=address, step=CODE))
+
+
+def clear_code_failures(user: User) -> None:
+    db.session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.email_hash == _email_key(user.email), LoginFailure.step == CODE
+        )
+    )
 
 
 # --- Two-factor sign-in. ------------------------------------------------------------
@@ -199,6 +224,32 @@ def forget_second_factor(user: User) -> None:
     user.totp_confirmed_at = None
     user.totp_last_step = 0
     user.recovery_codes = "[]"
+
+
+def must_enrol(user: User) -> bool:
+    return needs_second_factor(user) and user.totp_confirmed_at is None
+
+
+def new_enrolment_code(user: User) -> str:
+    """A one-time code for the user's first enrolment (or the next one after a reset),
+    good for ENROLMENT_CODE_HOURS; only its hash is kept, and a new one replaces it."""
+    code = "-".join(secrets.token_hex(2).upper() for _ in range(4))  # 64 bits
+    hours = current_app.config["ENROLMENT_CODE_HOURS"]
+    user.enrolment_code_hash = _hash_code(code)
+    user.enrolment_code_expires_at = now_utc() + dt.timedelta(hours=hours)
+    return code
+
+
+def check_enrolment_code(user: User, code: str) -> bool:
+    expires = user.enrolment_code_expires_at
+    if not user.enrolment_code_hash or expires is None or expires <= now_utc():
+        return False
+    return hmac.compare_digest(user.enrolment_code_hash, _hash_code(code.replace(" ", "")))
+
+
+def enrolment_code_used(user: User) -> None:
+    user.enrolment_code_hash = None
+    user.enrolment_code_expires_at = None
 
 
 def new_totp_secret(user: User) -> str:

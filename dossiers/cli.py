@@ -11,17 +11,19 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from . import audit, clock, figures, keyset, project
-from .accounts import create_user
-from .auth import new_totp_secret
+from . import audit, clock, figures, keyset, project, sealing
+from .accounts import create_user, issue_enrolment_code, reset_second_factor
+from .auth import must_enrol, new_totp_secret, normalise_email
 from .clock import now_utc
 from .extensions import db
-from .models import AuditEvent, Organisation, Role
+from .models import AuditEvent, Organisation, Role, User
 from .refusals import Refused
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
+    app.cli.add_command(issue_enrolment_code_command)
+    app.cli.add_command(rotate_totp_keys_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(stats_command)
     app.cli.add_command(export_rows_command)
@@ -72,14 +74,50 @@ def create_user_command(
     except Refused as refusal:
         db.session.rollback()
         raise click.ClickException(str(refusal)) from None
-    secret = None
+    secret = code = None
     if totp:
         secret = new_totp_secret(user)
         user.totp_confirmed_at = now_utc()
+    elif must_enrol(user):
+        code = issue_enrolment_code(user, None)
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role.value}).")
     if secret:
         click.echo(f"TOTP secret: {secret}")
+    if code:
+        click.echo(f"Enrolment code (asked at the first sign-in, works once): {code}")
+
+
+@click.command("issue-enrolment-code")
+@with_appcontext
+@click.argument("email")
+@click.option("--reset", is_flag=True, help="Forget the account's authenticator first.")
+def issue_enrolment_code_command(email: str, reset: bool) -> None:
+    """Print a new one-time enrolment code for an account that must set up its second
+    factor: the last code expired, or (with --reset) the only administrator lost the
+    phone."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"There is no account {email!r}.")
+    try:
+        code = reset_second_factor(user, None) if reset else issue_enrolment_code(user, None)
+    except Refused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal)) from None
+    db.session.commit()
+    click.echo(f"Enrolment code for {user.email} (works once): {code}")
+
+
+@click.command("rotate-totp-keys")
+@with_appcontext
+def rotate_totp_keys_command() -> None:
+    """Encrypt every stored TOTP secret again with the first key of TOTP_KEYS."""
+    rotated = sealing.rotate()
+    audit.record(
+        "user.totp_keys_rotated", actor=None, object_type="user", object_id=None, count=rotated
+    )
+    db.session.commit()
+    click.echo(f"{rotated} second-factor secrets encrypted with the first key of TOTP_KEYS.")
 
 
 @click.command("seed-demo")
@@ -94,7 +132,7 @@ def seed_demo_command() -> None:
         with click.progressbar(
             length=len(PLANS) * 2, label="Seeding the demo data set", file=sys.stderr
         ) as bar:
-            passwords = seed(lambda step: bar.update(1))
+            passwords, codes = seed(lambda step: bar.update(1))
     except AlreadySeeded:
         db.session.rollback()
         click.echo("The demo data set is already there; nothing changed.")
@@ -103,6 +141,9 @@ def seed_demo_command() -> None:
     click.echo("Demo accounts (the passwords are shown this once):")
     for email, password in passwords.items():
         click.echo(f"  {email:<24} {password}")
+    click.echo("Enrolment codes, asked once at the first sign-in of these accounts:")
+    for email, code in codes.items():
+        click.echo(f"  {email:<24} enrolment code {code}")
 
 
 @click.command("stats")

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from . import casework, workflow
-from .accounts import create_user
+from .accounts import create_user, issue_enrolment_code
+from .auth import must_enrol
 from .extensions import db
 from .models import (
     AssessmentSource,
@@ -229,8 +230,9 @@ class AlreadySeeded(Exception):
     pass
 
 
-def seed(echo: Callable[[str], None]) -> dict[str, str]:
-    """Create the demo data set in one transaction; return the accounts' passwords."""
+def seed(echo: Callable[[str], None]) -> tuple[dict[str, str], dict[str, str]]:
+    """Create the demo data set in one transaction; return the accounts' passwords, and
+    the enrolment codes of those whose first sign-in sets up a second factor."""
     if db.session.scalar(select(Organisation.id).where(Organisation.name == "NCCN")):
         raise AlreadySeeded
     orgs = {name: Organisation(name=name, kind=kind) for name, kind in ORGANISATIONS}
@@ -239,6 +241,7 @@ def seed(echo: Callable[[str], None]) -> dict[str, str]:
     db.session.add_all(types.values())
     db.session.flush()
     passwords: dict[str, str] = {}
+    codes: dict[str, str] = {}
     users: dict[Role, User] = {}
     for email, name, role, org in ACCOUNTS:
         passwords[email] = secrets.token_urlsafe(12)
@@ -250,6 +253,8 @@ def seed(echo: Callable[[str], None]) -> dict[str, str]:
             organisation_id=orgs[org].id if org else None,
             actor=None,
         )
+        if must_enrol(user):
+            codes[email] = issue_enrolment_code(user, None)
         users.setdefault(role, user)
     seeder = _Seeder(users[Role.OFFICER], orgs, types)
     vip_pool = seeder.vip_pool()
@@ -259,7 +264,7 @@ def seed(echo: Callable[[str], None]) -> dict[str, str]:
         previous = seeder.threatened_persons(year, plan, previous)
         echo(f"  {year}: VIP protection")
         seeder.vip_events(year, plan, vip_pool)
-    return passwords
+    return passwords, codes
 
 
 class _Seeder:

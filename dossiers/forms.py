@@ -111,6 +111,14 @@ class TotpForm(Form):
     )
 
 
+class EnrolmentCodeForm(Form):
+    code = StringField(
+        _l("Enrolment code"),
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters"},
+    )
+
+
 class DossierFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing

@@ -90,6 +90,8 @@ ACTIONS = {
     "user.totp_failed": _l("Wrong second-factor code"),
     "user.totp_enrolled": _l("Two-factor sign-in set up"),
     "user.totp_reset": _l("Two-factor sign-in reset"),
+    "user.enrolment_code": _l("Enrolment code issued"),
+    "user.totp_keys_rotated": _l("Second-factor secrets encrypted with the new key"),
     "organisation.create": _l("Organisation created"),
     "organisation.update": _l("Organisation changed"),
     "access.refused": _l("Access refused"),

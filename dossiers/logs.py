@@ -10,6 +10,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 import uuid
 
 from flask import Flask, Response, g, has_request_context, request
@@ -34,6 +35,27 @@ class StderrHandler(logging.StreamHandler):
 class RequestContext(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+def without_query_strings(text: str) -> str:
+    return _QUERY.sub("?…", text)
+
+
+class PathsOnly(logging.Filter):
+    """Cut query strings out of a record, message and traceback alike. gunicorn's error
+    log names the request it failed on (`Error handling request GET /…?q=…`, or the
+    whole request line of a malformed one), and a query can hold a searched name."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = without_query_strings(record.getMessage()), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        if record.exc_text:
+            record.exc_text = without_query_strings(record.exc_text)
         return True
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import now_utc
 from .extensions import Base, db
+from .sealing import Sealed
 
 if TYPE_CHECKING:
     Model = Base
@@ -146,12 +147,17 @@ class User(Model):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
-    # Two-factor sign-in: the TOTP secret, when it was confirmed, the last time step
-    # used (a code is good once), and the sha256 hashes of the unused recovery codes.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor sign-in: the TOTP secret (encrypted at rest), when it was confirmed, the
+    # last time step used (a code is good once), and the sha256 hashes of the unused
+    # recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed)
     totp_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     recovery_codes: Mapped[str] = mapped_column(Text, default="[]")
+    # A first enrolment asks for a one-time code an administrator issued: the password
+    # alone never sets up a second factor. Its sha256 and its end.
+    enrolment_code_hash: Mapped[str | None] = mapped_column(String(64))
+    enrolment_code_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # nl, fr or en; None: the browser's language.
     language: Mapped[str | None] = mapped_column(String(5))
 
@@ -195,7 +201,8 @@ class UserSession(Model):
 
 class LoginFailure(Model):
     """A refused sign-in, kept a short while to slow and then stop guessing. The email
-    is kept as a keyed hash, so that the table names nobody."""
+    is kept as a keyed hash, so that the table names nobody. Counted here, on the server,
+    so that no cookie a browser replays can reset the count."""
 
     __tablename__ = "login_failure"
     __table_args__ = (
@@ -206,6 +213,9 @@ class LoginFailure(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email_hash: Mapped[str] = mapped_column(String(64))
     remote_addr: Mapped[str] = mapped_column(String(64))
+    # Which step failed: the password, or the second factor (an authenticator, recovery
+    # or enrolment code) of an account whose password was right.
+    step: Mapped[str] = mapped_column(String(16), default="password", server_default="password")
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
 
 

@@ -1,14 +1,22 @@
-"""Response headers that keep pages from being framed, sniffed, cached or injected."""
+"""Response headers that keep pages from being framed, sniffed, cached or injected, and
+the client address a request is counted against."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import html
+import ipaddress
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, request
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -47,5 +55,36 @@ def secure_headers(response: Response) -> Response:
     return response
 
 
+class TrustedProxy:
+    """The client's address behind our own reverse proxies, for the guessing limits, the
+    audit trail and the logs. X-Forwarded-For is read only from a peer listed in
+    TRUSTED_PROXIES, and only as many hops as PROXY_HOPS (werkzeug's ProxyFix takes the
+    hops from the right, so what a client writes into the header itself is never used).
+    Without it every user behind the proxy would share one address, and twenty wrong
+    passwords would lock the whole centre out."""
+
+    def __init__(self, app: WSGIApplication, hops: int, trusted: Iterable[str]) -> None:
+        self.app = app
+        self.fixed = ProxyFix(app, x_for=hops, x_proto=0, x_host=0)
+        self.trusted = [ipaddress.ip_network(a, strict=False) for a in trusted]
+
+    def _from_trusted_peer(self, peer: str) -> bool:
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse):  # type: ignore[no-untyped-def]
+        if self._from_trusted_peer(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
+
+
 def register(app: Flask) -> None:
     app.after_request(secure_headers)
+    hops = app.config.get("PROXY_HOPS", 0)
+    if hops:
+        app.wsgi_app = TrustedProxy(  # type: ignore[method-assign]
+            app.wsgi_app, hops, app.config["TRUSTED_PROXIES"]
+        )

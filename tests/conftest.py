@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
 from dossiers import create_app
-from dossiers.auth import TOTP_ROLES, hash_password
+from dossiers.auth import TOTP_ROLES, hash_password, new_enrolment_code
 from dossiers.clock import now_utc, today
 from dossiers.extensions import db
 from dossiers.models import (
@@ -201,11 +201,20 @@ def forget_used_codes(user: User) -> None:
 
 
 def second_step(client: FlaskClient, response, email: str):
-    """Pass the second factor when the sign-in asks for one; enrol when it must."""
+    """Pass the second factor when the sign-in asks for one; enrol when it must, with an
+    enrolment code issued as an administrator would."""
     location = response.headers.get("Location", "")
     if response.status_code != 302 or not location.startswith("/login/"):
         return response
     page = client.get(location)
+    if location == "/login/enrol":
+        with client.application.app_context():
+            user = db.session.scalars(db.select(User).where(User.email == email)).one()
+            code = new_enrolment_code(user)
+            db.session.commit()
+        entered = client.post(location, data={"code": code, "csrf_token": csrf_from(page.text)})
+        assert entered.headers.get("Location") == location, entered.text
+        page = client.get(location)
     with client.application.app_context():
         user = db.session.scalars(db.select(User).where(User.email == email)).one()
         forget_used_codes(user)

@@ -21,8 +21,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(**environment: str):
+def gunicorn(errors: Path | None = None, **environment: str):
+    """gunicorn on a free port; its stderr (both logs) into `errors` when given."""
     port = free_port()
+    log = errors.open("wb") if errors else None
     env = dict(os.environ, BIND=f"127.0.0.1:{port}", WORKERS="1", **environment)
     server = subprocess.Popen(
         [
@@ -34,7 +36,7 @@ def gunicorn(**environment: str):
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log or subprocess.DEVNULL,
     )
     try:
         for _ in range(150):
@@ -49,3 +51,5 @@ def gunicorn(**environment: str):
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if log:
+            log.close()

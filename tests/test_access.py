@@ -49,6 +49,7 @@ EXPECTED = {
     "admin.new_user": {AD},
     "admin.edit_user": {AD},
     "admin.reset_two_factor": {AD},
+    "admin.enrolment_code": {AD},
     "admin.organisations": {AD},
     "admin.new_organisation": {AD},
     "admin.edit_organisation": {AD},

@@ -1,8 +1,11 @@
 """Logs: one JSON object a line, a correlation id on errors, nothing secret or personal."""
 
 import json
+import runpy
+import socket
 
 from conftest import PASSWORD
+from servers import ROOT, gunicorn
 from sqlalchemy import select
 
 from dossiers.access import POLICY, PUBLIC
@@ -79,3 +82,33 @@ def test_an_incoming_request_id_is_kept_only_when_it_is_safe(client):
         "X-Request-ID"
     ]
     assert "injected" not in forged and len(forged) == 32
+
+
+def test_gunicorns_error_log_keeps_paths_only(tmp_path):
+    """A malformed request line: gunicorn logs it, its query string cut out."""
+    errors = tmp_path / "gunicorn.log"
+    database = f"sqlite:///{tmp_path / 'g.db'}"
+    with gunicorn(errors=errors, DOSSIERS_CONFIG="testing", DATABASE_URL=database) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(b"GET /dossiers/?q=Zelda\x01Canary HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert connection.recv(100).startswith(b"HTTP/1.1 400")
+    logged = errors.read_text()
+    assert "Invalid HTTP request line: 'GET /dossiers/?" in logged
+    assert "Zelda" not in logged and "Canary" not in logged
+
+
+def test_gunicorns_error_handler_names_the_path_not_the_query(capsys):
+    from gunicorn.config import Config
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    config = Config()
+    config.set("errorlog", "-")
+    logger = settings["logger_class"](config)
+    try:
+        raise ValueError("while sending /dossiers/?q=Zelda+Canary")
+    except ValueError:
+        logger.exception("Error handling request %s %s", "GET", "/dossiers/?q=Zelda+Canary")
+    logged = capsys.readouterr().err
+    assert "Error handling request GET /dossiers/?" in logged and "ValueError" in logged
+    assert "Zelda" not in logged and "Canary" not in logged

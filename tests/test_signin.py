@@ -6,13 +6,14 @@ import re
 
 import pyotp
 import pytest
+import time_machine
 from conftest import PASSWORD, csrf_from, sign_in, totp_code
 from sqlalchemy import select, update
 
-from dossiers.accounts import create_user
+from dossiers.accounts import create_user, reset_second_factor
 from dossiers.clock import now_utc
 from dossiers.extensions import db
-from dossiers.models import AuditEvent, Role, User, UserSession
+from dossiers.models import AuditEvent, LoginFailure, Role, User, UserSession
 from dossiers.refusals import Refused
 
 
@@ -27,6 +28,11 @@ def password_step(client, email, password=PASSWORD, next_url=""):
 def code_step(client, code):
     page = client.get("/login/totp")
     return client.post("/login/totp", data={"code": code, "csrf_token": csrf_from(page.text)})
+
+
+def enrol_step(client, code):
+    page = client.get("/login/enrol")
+    return client.post("/login/enrol", data={"code": code, "csrf_token": csrf_from(page.text)})
 
 
 def officer(app):
@@ -78,6 +84,49 @@ def test_five_wrong_codes_end_the_attempt(app, client):
     assert client.get("/login/totp").headers["Location"] == "/login"
 
 
+def test_wrong_codes_are_counted_per_account_whatever_cookie_comes_back(app, client):
+    """Replaying the cookie saved after the password step gives no fresh guesses."""
+    password_step(client, "officer@test.example")
+    token = csrf_from(client.get("/login/totp").text)
+    saved = client.get_cookie("session").value
+
+    def replayed(code):
+        client.set_cookie("session", saved)  # the cookie as it was before any guess
+        return client.post("/login/totp", data={"code": code, "csrf_token": token})
+
+    for _ in range(4):
+        assert "This code is not valid" in replayed("123456").text
+    assert replayed("123456").headers["Location"] == "/login"
+    secret, last = officer(app)
+    refused = replayed(totp_code(secret, last))  # even the right code, for now
+    assert refused.headers["Location"] == "/login"
+    # A new password step from a fresh browser does not reset the count either.
+    fresh = app.test_client()
+    assert password_step(fresh, "officer@test.example").headers["Location"] == "/login/totp"
+    assert fresh.get("/login/totp").headers["Location"] == "/login"
+    follow = fresh.get("/login")
+    assert "Too many wrong codes" in follow.text
+    # The window passes: the right code works again.
+    with time_machine.travel(now_utc() + dt.timedelta(minutes=16)):
+        later = app.test_client()
+        password_step(later, "officer@test.example")
+        assert code_step(later, totp_code(secret, last)).headers["Location"] == "/"
+
+
+def test_wrong_recovery_codes_count_too_and_a_right_password_does_not_clear_them(app):
+    for _ in range(2):
+        client = app.test_client()
+        password_step(client, "officer@test.example")
+        for _ in range(2):
+            assert "This code is not valid" in code_step(client, "abcd1234-abcd1234").text
+    client = app.test_client()
+    password_step(client, "officer@test.example")
+    assert code_step(client, "abcd1234-abcd1234").headers["Location"] == "/login"
+    with app.app_context():
+        failures = db.session.scalars(select(LoginFailure.step)).all()
+    assert failures.count("code") == 5
+
+
 def test_the_password_step_expires(app, client):
     password_step(client, "officer@test.example")
     with client.session_transaction() as session:
@@ -85,25 +134,41 @@ def test_the_password_step_expires(app, client):
     assert client.get("/login/totp").headers["Location"] == "/login"
 
 
-def test_first_sign_in_enrols_with_a_qr_code_and_gives_recovery_codes(app, client):
-    with app.app_context():
-        create_user(
-            email="new.officer@test.example",
-            full_name="New Officer",
-            role=Role.OFFICER,
-            password="Tilted-Lantern-Orchard-93",
-            organisation_id=None,
-            actor=None,
-        )
-        db.session.commit()
+def enrolment_code_from(page: str) -> str:
+    return re.search(r'class="[^"]*enrolment-code[^"]*">([0-9A-F-]{19})<', page).group(1)
+
+
+def test_first_sign_in_asks_the_enrolment_code_the_admin_issued(app, login, client):
+    admin = login("admin")
+    created = admin.post(
+        "/admin/users/new",
+        data={
+            "email": "new.officer@test.example",
+            "full_name": "New Officer",
+            "role": "officer",
+            "password": "Tilted-Lantern-Orchard-93",
+        },
+    )
+    assert created.status_code == 200
+    code = enrolment_code_from(created.text)
     response = password_step(client, "new.officer@test.example", "Tilted-Lantern-Orchard-93")
     assert response.headers["Location"] == "/login/enrol"
     page = client.get("/login/enrol").text
+    assert "Enrolment code" in page
+    assert "data:image/svg+xml" not in page and "totp-secret" not in page  # nothing yet
+    wrong = client.post(
+        "/login/enrol", data={"code": "0000-0000-0000-0000", "csrf_token": csrf_from(page)}
+    )
+    assert "This enrolment code is not valid or has expired" in wrong.text
+    entered = client.post(
+        "/login/enrol", data={"code": code.lower(), "csrf_token": csrf_from(page)}
+    )
+    assert entered.headers["Location"] == "/login/enrol"
+    page = client.get("/login/enrol").text
     assert 'src="data:image/svg+xml' in page
     secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', page).group(1)
-    token = csrf_from(page)
     response = client.post(
-        "/login/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token}
+        "/login/enrol", data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_from(page)}
     )
     codes = re.findall(r"<code>([0-9a-f]{8}-[0-9a-f]{8})</code>", response.text)
     assert len(codes) == 10
@@ -113,12 +178,96 @@ def test_first_sign_in_enrols_with_a_qr_code_and_gives_recovery_codes(app, clien
             select(User).where(User.email == "new.officer@test.example")
         ).one()
         assert user.totp_confirmed_at is not None
+        assert user.enrolment_code_hash is None  # used: it works once
         assert all(code not in user.recovery_codes for code in codes)  # stored hashed
+
+
+def test_the_password_alone_enrols_nothing(app, client, user):
+    with app.app_context():
+        officer_user = user("officer")
+        reset_code = reset_second_factor(officer_user, None)
+        db.session.commit()
+    assert reset_code
+    password_step(client, "officer@test.example")
+    page = client.get("/login/enrol").text
+    # A six-digit guess where the enrolment code goes, and the secret never shown.
+    refused = client.post("/login/enrol", data={"code": "123456", "csrf_token": csrf_from(page)})
+    assert "This enrolment code is not valid" in refused.text
+    assert "totp-secret" not in refused.text
+    with app.app_context():
+        assert user("officer").totp_secret is None
+
+
+def test_an_enrolment_code_expires(app, client, user):
+    with app.app_context():
+        code = reset_second_factor(user("officer"), None)
+        db.session.commit()
+    with time_machine.travel(now_utc() + dt.timedelta(hours=73)):
+        password_step(client, "officer@test.example")
+        page = client.get("/login/enrol").text
+        refused = client.post("/login/enrol", data={"code": code, "csrf_token": csrf_from(page)})
+        assert "has expired" in refused.text
+
+
+def test_wrong_enrolment_codes_lock_the_enrolment(app, user):
+    with app.app_context():
+        code = reset_second_factor(user("officer"), None)
+        db.session.commit()
+    client = app.test_client()
+    password_step(client, "officer@test.example")
+    for _ in range(4):
+        page = client.get("/login/enrol").text
+        client.post(
+            "/login/enrol", data={"code": "AAAA-BBBB-CCCC-DDDD", "csrf_token": csrf_from(page)}
+        )
+    page = client.get("/login/enrol").text
+    locked = client.post(
+        "/login/enrol", data={"code": "AAAA-BBBB-CCCC-DDDD", "csrf_token": csrf_from(page)}
+    )
+    assert locked.headers["Location"] == "/login"
+    again = app.test_client()
+    password_step(again, "officer@test.example")
+    assert again.get("/login/enrol").headers["Location"] == "/login"  # the right code waits
+    assert code  # still unused
+
+
+def test_an_admin_issues_a_new_enrolment_code_and_the_old_one_stops(app, login, user):
+    with app.app_context():
+        first = reset_second_factor(user("officer"), None)
+        db.session.commit()
+        officer_id = user("officer").id
+    admin = login("admin")
+    page = admin.get(f"/admin/users/{officer_id}").text
+    assert "Issue a new enrolment code" in page
+    issued = admin.post(f"/admin/users/{officer_id}/enrolment-code")
+    second = enrolment_code_from(issued.text)
+    assert second != first
+    client = app.test_client()
+    password_step(client, "officer@test.example")
+    old = enrol_step(client, first)
+    assert "not valid" in old.text
+    new = enrol_step(client, second)
+    assert new.headers.get("Location") == "/login/enrol", new.text
 
 
 def test_partners_sign_in_with_a_password_alone(client):
     response = password_step(client, "partner@test.example")
     assert response.headers["Location"] == "/"
+
+
+def test_create_user_prints_an_enrolment_code_that_enrols(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "ops@test.example", "--role", "admin"],
+        input="Tilted-Lantern-Orchard-93\n",
+    )
+    assert result.exit_code == 0, result.output
+    code = re.search(r"Enrolment code .*: ([0-9A-F-]{19})$", result.output, re.M).group(1)
+    client = app.test_client()
+    password_step(client, "ops@test.example", "Tilted-Lantern-Orchard-93")
+    entered = enrol_step(client, code)
+    assert entered.headers["Location"] == "/login/enrol"
+    reissued = app.test_cli_runner().invoke(args=["issue-enrolment-code", "ops@test.example"])
+    assert re.search(r"works once\): [0-9A-F-]{19}$", reissued.output.strip())
 
 
 def test_create_user_with_totp_prints_its_secret_last_and_it_signs_in(app):
@@ -139,10 +288,14 @@ def test_admin_resets_a_lost_second_factor(app, login, user):
     admin = login("admin")
     with app.app_context():
         officer_id = user("officer").id
-    assert admin.post(f"/admin/users/{officer_id}/reset-two-factor").status_code == 302
+    reset = admin.post(f"/admin/users/{officer_id}/reset-two-factor")
+    assert reset.status_code == 200
+    code = enrolment_code_from(reset.text)  # shown once, to give the user
     assert officer_session.get("/dashboard/").status_code == 302  # its sessions ended
     client = app.test_client()
     assert password_step(client, "officer@test.example").headers["Location"] == "/login/enrol"
+    entered = enrol_step(client, code)
+    assert entered.headers["Location"] == "/login/enrol"
 
 
 @pytest.mark.parametrize("email", ["partner@test.example", "nobody@test.example"])
@@ -296,3 +449,79 @@ def test_next_only_leads_inside_the_app(client, target, lands):
 
 def test_sign_in_helper_passes_the_second_factor(app):
     assert sign_in(app.test_client(), "admin").token
+
+
+@pytest.fixture
+def proxied(tmp_path):
+    """The app behind one trusted reverse proxy on 127.0.0.1 (PROXY_HOPS=1)."""
+    from conftest import database_url, fresh_schema, seed_reference_data
+
+    from dossiers import create_app
+
+    app = create_app(
+        {
+            "CONFIG_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+            "PROXY_HOPS": 1,
+            "TRUSTED_PROXIES": ("127.0.0.1",),
+        }
+    )
+    with app.app_context():
+        fresh_schema()
+        seed_reference_data()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def via(app, peer: str, forwarded: str | None = None):
+    """A browser whose requests reach the app from `peer`, with the X-Forwarded-For the
+    proxy (or a forger) wrote."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = peer
+    if forwarded is not None:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded
+    return client
+
+
+def addresses_failed(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(LoginFailure.remote_addr)))
+
+
+def test_behind_the_trusted_proxy_one_client_cannot_lock_out_the_others(proxied):
+    guesser = via(proxied, "127.0.0.1", "203.0.113.5")
+    for n in range(20):
+        password_step(guesser, f"nobody{n}@test.example", "guess")
+    assert set(addresses_failed(proxied)) == {"203.0.113.5"}
+    assert password_step(guesser, "partner@test.example").status_code == 429  # itself: refused
+    colleague = via(proxied, "127.0.0.1", "198.51.100.7")
+    assert password_step(colleague, "partner@test.example").headers["Location"] == "/"
+
+
+def test_a_client_cannot_choose_its_address_through_the_proxy(proxied):
+    # The client wrote its own X-Forwarded-For; the proxy appended the real address.
+    forger = via(proxied, "127.0.0.1", "198.51.100.7, 203.0.113.5")
+    password_step(forger, "nobody@test.example", "guess")
+    assert addresses_failed(proxied) == ["203.0.113.5"]
+
+
+def test_a_forged_header_from_an_untrusted_peer_is_ignored(proxied):
+    forger = via(proxied, "192.0.2.9", "198.51.100.7")  # not our proxy
+    for n in range(20):
+        password_step(forger, f"nobody{n}@test.example", "guess")
+    assert set(addresses_failed(proxied)) == {"192.0.2.9"}
+    assert (
+        password_step(via(proxied, "127.0.0.1", "198.51.100.7"), "partner@test.example").headers[
+            "Location"
+        ]
+        == "/"
+    )
+
+
+def test_without_a_configured_proxy_the_header_is_never_read(app):
+    direct = via(app, "192.0.2.10", "198.51.100.8")
+    password_step(direct, "nobody@test.example", "guess")
+    assert addresses_failed(app) == ["192.0.2.10"]

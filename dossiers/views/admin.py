@@ -16,6 +16,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import accounts, audit, exports, keyset
+from ..auth import must_enrol
+from ..clock import now_utc
 from ..extensions import db
 from ..forms import AuditFilterForm, OrganisationForm, ReasonForm, UserForm
 from ..labels import ACTIONS, options
@@ -49,20 +51,35 @@ def new_user():
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors.append(_("Give a first password."))
-        elif commit(
-            lambda: accounts.create_user(
-                email=form.email.data or "",
-                full_name=form.full_name.data or "",
-                role=Role(form.role.data),
-                password=form.password.data or "",
-                organisation_id=form.organisation_id.data,
-                actor=current_user,
-            ),
+        elif created := commit(
+            lambda: _created_with_code(form),
             _("User created."),
             field=form.email,
         ):
-            return redirect(url_for("admin.users"))
+            user, code = created.value
+            if code is None:
+                return redirect(url_for("admin.users"))
+            return _show_enrolment_code(user, code)
     return render_template("admin/user_form.html", form=form, user=None)
+
+
+def _created_with_code(form: UserForm) -> tuple[User, str | None]:
+    """A new account, with the enrolment code its role's first sign-in will ask for."""
+    user = accounts.create_user(
+        email=form.email.data or "",
+        full_name=form.full_name.data or "",
+        role=Role(form.role.data),
+        password=form.password.data or "",
+        organisation_id=form.organisation_id.data,
+        actor=current_user,
+    )
+    code = accounts.issue_enrolment_code(user, current_user) if must_enrol(user) else None
+    return user, code
+
+
+def _show_enrolment_code(user: User, code: str):
+    """The code, this once: only its hash is kept. The page is not cached (no-store)."""
+    return render_template("admin/enrolment_code.html", user=user, code=code)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -85,7 +102,9 @@ def edit_user(user_id: int):
         field=form.email,
     ):
         return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template(
+        "admin/user_form.html", form=form, user=user, must_enrol=must_enrol(user), now=now_utc()
+    )
 
 
 @bp.post("/users/<int:user_id>/reset-two-factor")
@@ -94,10 +113,27 @@ def reset_two_factor(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ReasonForm().validate_on_submit():
         abort(400)
-    commit(
+    reset = commit(
         lambda: accounts.reset_second_factor(user, current_user),
         _("Two-factor sign-in reset for %(email)s.", email=user.email),
     )
+    if reset:
+        return _show_enrolment_code(user, reset.value)
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/enrolment-code")
+def enrolment_code(user_id: int):
+    """Issue a new enrolment code (the last one expired or was lost)."""
+    user = db.get_or_404(User, user_id)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    issued = commit(
+        lambda: accounts.issue_enrolment_code(user, current_user),
+        _("Enrolment code issued for %(email)s.", email=user.email),
+    )
+    if issued:
+        return _show_enrolment_code(user, issued.value)
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 

@@ -19,33 +19,39 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..auth import (
     active_user,
     authenticate,
+    check_enrolment_code,
     check_second_factor,
+    clear_code_failures,
     clear_failures,
     end_session,
+    enrolment_code_used,
     locked_out,
+    must_enrol,
     needs_second_factor,
     new_recovery_codes,
     new_totp_secret,
+    note_code_failure,
     note_failure,
     provisioning_uri,
+    second_step_locked,
     start_session,
     within_rate_limit,
 )
 from ..clock import now_utc
 from ..extensions import db
-from ..forms import LoginForm, TotpForm
+from ..forms import EnrolmentCodeForm, LoginForm, TotpForm
 from ..logs import log
 from ..models import User
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300  # between the password and the second factor
-MAX_CODE_FAILURES = 5
 
 
 def rate_limited(view: Callable[[], Any]) -> Callable[[], Any]:
@@ -127,7 +133,6 @@ def login():
                 pending_user=user.id,
                 pending_since=time.time(),
                 pending_next=next_url,
-                code_failures=0,
             )
             db.session.commit()
             return redirect(url_for("auth.totp" if user.totp_confirmed_at else "auth.enrol"))
@@ -145,18 +150,27 @@ def _pending_user() -> User | None:
     return active_user(user_id)
 
 
-def _code_refused(user: User, form: TotpForm) -> Any:
-    session["code_failures"] = session.get("code_failures", 0) + 1
+def _second_step_refused() -> Any:
+    session.clear()
+    flash(_("Too many wrong codes. Wait 15 minutes, then sign in again."), "danger")
+    return redirect(url_for("auth.login"))
+
+
+def _code_refused(user: User, field: Any, message: str) -> Any:
+    """Count a wrong code against the account, on the server; past the limit the second
+    step is refused for a while (auth.second_step_locked), whatever cookie comes next."""
+    note_code_failure(user, request.remote_addr or "?")
     audit.record(
         "user.totp_failed", actor=user, object_type="user", object_id=user.id, outcome="refused"
     )
     db.session.commit()
-    if session["code_failures"] >= MAX_CODE_FAILURES:
-        session.clear()
-        flash(_("Too many wrong codes. Sign in again."), "danger")
-        return redirect(url_for("auth.login"))
-    form.code.errors.append(_("This code is not valid. Use the current code from your app."))
+    if second_step_locked(user):
+        return _second_step_refused()
+    field.errors.append(message)
     return None
+
+
+WRONG_CODE = _l("This code is not valid. Use the current code from your app.")
 
 
 @bp.route("/login/totp", methods=["GET", "POST"])
@@ -169,11 +183,14 @@ def totp():
     if user is None or user.totp_confirmed_at is None:
         session.clear()
         return redirect(url_for("auth.login"))
+    if second_step_locked(user):
+        return _second_step_refused()
     form = TotpForm()
     if form.validate_on_submit():
         if check_second_factor(user, form.code.data or ""):
+            clear_code_failures(user)
             return _finish(user, session.get("pending_next"))
-        refused = _code_refused(user, form)
+        refused = _code_refused(user, form.code, str(WRONG_CODE))
         if refused is not None:
             return refused
     return render_template("auth/totp.html", form=form)
@@ -182,25 +199,29 @@ def totp():
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @rate_limited
 def enrol():
-    """First sign-in of a role that needs two factors: scan the code, confirm it once."""
+    """First sign-in of a role that needs two factors: the enrolment code an administrator
+    gave, then the authenticator (scan, confirm once). The password alone enrols nothing."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     user = _pending_user()
-    if user is None or user.totp_confirmed_at is not None:
+    if user is None or not must_enrol(user):
         session.clear()
         return redirect(url_for("auth.login"))
-    if not user.totp_secret:
-        new_totp_secret(user)
-        db.session.commit()
+    if second_step_locked(user):
+        return _second_step_refused()
+    if session.get("enrolling") != user.id:
+        return _enrolment_code_step(user)
     form = TotpForm()
     if form.validate_on_submit():
         if check_second_factor(user, form.code.data or ""):
             user.totp_confirmed_at = now_utc()
+            enrolment_code_used(user)
+            clear_code_failures(user)
             codes = new_recovery_codes(user)
             audit.record("user.totp_enrolled", actor=user, object_type="user", object_id=user.id)
             _finish(user, None)
             return render_template("auth/recovery_codes.html", codes=codes)
-        refused = _code_refused(user, form)
+        refused = _code_refused(user, form.code, str(WRONG_CODE))
         if refused is not None:
             return refused
     return render_template(
@@ -209,6 +230,27 @@ def enrol():
         secret=user.totp_secret,
         qr=qr_data_uri(provisioning_uri(user)),
     )
+
+
+def _enrolment_code_step(user: User) -> Any:
+    form = EnrolmentCodeForm()
+    if form.validate_on_submit():
+        if check_enrolment_code(user, form.code.data or ""):
+            session["enrolling"] = user.id
+            new_totp_secret(user)  # shown only now, to the holder of the code
+            db.session.commit()
+            return redirect(url_for("auth.enrol"))
+        refused = _code_refused(
+            user,
+            form.code,
+            _(
+                "This enrolment code is not valid or has expired. Ask an administrator "
+                "for a new one."
+            ),
+        )
+        if refused is not None:
+            return refused
+    return render_template("auth/enrolment_code.html", form=form)
 
 
 def qr_data_uri(uri: str) -> str:
