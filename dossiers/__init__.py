@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import clock, inputs, logs, project, security
+from . import clock, inputs, logs, project, sealing, security
 from .extensions import babel, csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
 
     # Babel formats on the centre's clock too (clock.py is the one place that names it).
     app.config["BABEL_DEFAULT_TIMEZONE"] = clock.ZONE_NAME
+    sealing.check_keys(app.config["TOTP_KEYS"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(project.path("migrations")))
     csrf.init_app(app)

@@ -53,9 +53,9 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
-def users_page() -> Any:
-    """A page of the accounts by email (the page number from the request)."""
-    return db.paginate(select(User).order_by(User.email), per_page=50)
+def users_page(page: int) -> Any:
+    """A page of the accounts by email."""
+    return db.paginate(select(User).order_by(User.email), page=page, per_page=50)
 
 
 def users_by_email() -> list[User]:
@@ -165,13 +165,14 @@ def save_organisation(
     return organisation
 
 
-def reset_second_factor(user: User, actor: User | None) -> str:
-    """Forget the user's authenticator and recovery codes; they enrol again at next
-    sign-in, with the enrolment code returned (shown to the administrator once)."""
+def reset_second_factor(user: User, actor: User | None) -> str | None:
+    """Forget the user's authenticator and recovery codes. A role that needs a second
+    factor enrols again at the next sign-in, with the enrolment code returned (shown to
+    the administrator once); None for a role that does not."""
     forget_second_factor(user)
     end_all_sessions(user)
     audit.record("user.totp_reset", actor=actor, object_type="user", object_id=user.id)
-    return issue_enrolment_code(user, actor)
+    return issue_enrolment_code(user, actor) if must_enrol(user) else None
 
 
 def issue_enrolment_code(user: User, actor: User | None) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from typing import Any
@@ -189,15 +190,23 @@ def clear_failures(email: str) -> None:
     )
 
 
+def _code_failures(user: User) -> int:
+    return _failures(LoginFailure.email_hash == _email_key(user.email), LoginFailure.step == CODE)
+
+
 def second_step_locked(user: User) -> bool:
     """Too many wrong codes for this account in the window: its second step is refused,
     whatever cookie or address the next attempt comes with."""
-    wrong = _failures(LoginFailure.email_hash == _email_key(user.email), LoginFailure.step == CODE)
-    return wrong >= current_app.config["LOGIN_MAX_CODE_FAILURES"]
+    return _code_failures(user) >= current_app.config["LOGIN_MAX_CODE_FAILURES"]
 
 
-def note_code_failure(user: User, address: str) -> None:
+def attempt_allowed(user: User, address: str) -> bool:
+    """Count a code attempt as failed *before* checking it, committed, then see whether it
+    is within the limit: attempts sent in parallel all count, so no more than the limit
+    are ever checked. A right code clears the count (`clear_code_failures`)."""
     db.session.add(LoginFailure(email_hash=_email_key(user.email), remote_addr=address, step=CODE))
+    db.session.commit()
+    return _code_failures(user) <= current_app.config["LOGIN_MAX_CODE_FAILURES"]
 
 
 def clear_code_failures(user: User) -> None:
@@ -240,11 +249,15 @@ def new_enrolment_code(user: User) -> str:
     return code
 
 
-def check_enrolment_code(user: User, code: str) -> bool:
+def enrolment_code_valid(user: User) -> bool:
     expires = user.enrolment_code_expires_at
-    if not user.enrolment_code_hash or expires is None or expires <= now_utc():
+    return bool(user.enrolment_code_hash) and expires is not None and expires > now_utc()
+
+
+def check_enrolment_code(user: User, code: str) -> bool:
+    if not enrolment_code_valid(user):
         return False
-    return hmac.compare_digest(user.enrolment_code_hash, _hash_code(code.replace(" ", "")))
+    return hmac.compare_digest(user.enrolment_code_hash or "", _hash_code(code.replace(" ", "")))
 
 
 def enrolment_code_used(user: User) -> None:
@@ -279,7 +292,7 @@ def check_second_factor(user: User, code: str) -> bool:
     code = code.strip().replace(" ", "")
     if not user.totp_secret:
         return False
-    if len(code) == 6 and code.isdigit():
+    if re.fullmatch(r"[0-9]{6}", code):  # ASCII digits: "²" is a digit to isdigit()
         totp = pyotp.TOTP(user.totp_secret)
         step = int(time.time()) // totp.interval
         for candidate in (step - 1, step, step + 1):  # a clock a little off still works

@@ -105,6 +105,9 @@ def issue_enrolment_code_command(email: str, reset: bool) -> None:
         db.session.rollback()
         raise click.ClickException(str(refusal)) from None
     db.session.commit()
+    if code is None:
+        click.echo(f"Second factor of {user.email} reset; its role does not need one.")
+        return
     click.echo(f"Enrolment code for {user.email} (works once): {code}")
 
 

@@ -53,15 +53,20 @@ def _lines(report: Report) -> Iterator[list]:
         ]
 
 
-def attachment(filename: str) -> dict[str, str]:
-    """A Content-Disposition header (RFC 6266) for a download of this name, whatever its
-    characters: an ASCII `filename` for old clients, the exact name as `filename*`.
-    Control characters are dropped and nothing of the name can close the quotes."""
-    name = "".join(c for c in filename if unicodedata.category(c)[0] != "C")[:150] or "download"
+def attachment(stem: str, extension: str) -> dict[str, str]:
+    """A Content-Disposition header (RFC 6266) for a download named `stem.extension`,
+    whatever the stem's characters: an ASCII `filename` for old clients, the exact name as
+    `filename*`. Control characters are dropped, a long stem is cut (never the extension,
+    which is ours) and nothing of the name can close the quotes."""
+    name = "".join(c for c in stem if unicodedata.category(c)[0] != "C")[:120] or "download"
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-") or "download"
-    exact = quote(name, safe="")
-    return {"Content-Disposition": f"attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}"}
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "-", plain).strip("-") or "download"
+    exact = quote(f"{name}.{extension}", safe="")
+    return {
+        "Content-Disposition": (
+            f"attachment; filename=\"{plain}.{extension}\"; filename*=UTF-8''{exact}"
+        )
+    }
 
 
 # What a spreadsheet reads as the start of a formula in a CSV cell (OWASP's list).

@@ -111,6 +111,18 @@ class Figure:
             return None
         return dict(self.groups({group})).get(group, str(group))
 
+    def known_group_label(self, group: Any, population: Select) -> str | None:
+        """The group's label when the group is one of the figure's own (its fixed list, or
+        present in the rows); None for text a query string made up."""
+        if group is None or self.groups is None:
+            return None
+        fixed = dict(self.groups(set()))
+        if group in fixed:
+            return fixed[group]
+        if db.session.scalar(select(population.exists())):
+            return self.group_label(group)
+        return None
+
 
 def default_day(year: int) -> dt.date:
     """The day a dated figure of the year counts on: 31 December of a past year, today
@@ -179,7 +191,9 @@ FIGURES: dict[str, Figure] = {
             _l("protected VIP attendances"),
             _l(
                 "Distinct (event, person) pairs of those events where the person had a "
-                "decided measure, for them or for their whole delegation."
+                "decided measure, for them or for their whole delegation, in force on at "
+                "least one day of the event (started by its last day, not ended before "
+                "its first)."
             ),
             "attendance",
             statistics.attendances,

@@ -33,9 +33,10 @@ def identifier(value: object) -> int | None:
 
 
 def counter(value: object) -> int | None:
-    """A non-negative counter a form carries back (a version, a sequence number)."""
+    """A non-negative counter a form carries back (a version, a sequence number): an
+    INTEGER column's, like an id (PostgreSQL binds it as one and refuses more)."""
     text = value if isinstance(value, str) else ""
-    if not re.fullmatch(r"[0-9]{1,18}", text):
+    if not _DECIMAL.fullmatch(text) or int(text) > ID_MAX:
         return None
     return int(text)
 

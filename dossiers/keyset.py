@@ -20,6 +20,7 @@ from flask import request
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from .extensions import db
+from .inputs import ID_MAX
 
 COUNT_CAP = 1000
 
@@ -84,9 +85,6 @@ def _untagged(value: Any) -> Any:
     return value
 
 
-BIGGEST = 2**63 - 1  # what a database integer can hold
-
-
 def _fits(value: Any, expression: Any) -> bool:
     """Whether a cursor's value can be compared with its key without a database error: a
     cursor is sent back by the browser, and a hostile one decodes to anything."""
@@ -99,7 +97,8 @@ def _fits(value: Any, expression: Any) -> bool:
     if isinstance(value, bool):
         return expected is bool
     if isinstance(value, int):
-        return expected in (int, None) and -BIGGEST <= value <= BIGGEST
+        # Our integer keys are INTEGER columns, which PostgreSQL binds as 32-bit.
+        return expected in (int, None) and -ID_MAX <= value <= ID_MAX
     if isinstance(value, dt.datetime):
         return expected in (dt.datetime, None) and value.tzinfo is None  # stored naive UTC
     if isinstance(value, dt.date):
@@ -107,7 +106,8 @@ def _fits(value: Any, expression: Any) -> bool:
     if isinstance(value, str):
         if isinstance(expected, type) and issubclass(expected, enum.Enum):
             return value in {member.value for member in expected}
-        return expected in (str, None) and len(value) <= 400
+        # Our keys' text is printable: a surrogate or a NUL would fail in the driver.
+        return expected in (str, None) and len(value) <= 400 and value.isprintable()
     return False
 
 

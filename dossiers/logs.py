@@ -38,20 +38,29 @@ class RequestContext(logging.Filter):
         return True
 
 
-_QUERY = re.compile(r"\?[^\s'\"]*")
+# From a "?" to the end of the request target: up to " HTTP/" in a request line, a
+# closing quote, or the end of the line (a query may hold spaces in a malformed line).
+_QUERY = re.compile(r"\?.*?(?= HTTP/|['\"]|$)", re.M)
 
 
 def without_query_strings(text: str) -> str:
     return _QUERY.sub("?…", text)
 
 
+_QUOTED = re.compile(r"'[^']*'")
+
+
 class PathsOnly(logging.Filter):
     """Cut query strings out of a record, message and traceback alike. gunicorn's error
-    log names the request it failed on (`Error handling request GET /…?q=…`, or the
-    whole request line of a malformed one), and a query can hold a searched name."""
+    log names the request it failed on (`Error handling request GET /…?q=…`), and a
+    query can hold a searched name. Of a malformed request it quotes a piece (a request
+    line, a version, a header), cut at a space anywhere: it keeps only what was wrong."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = without_query_strings(record.getMessage()), ()
+        message = without_query_strings(record.getMessage())
+        if message.startswith("Invalid request from"):
+            message = _QUOTED.sub("'…'", message)
+        record.msg, record.args = message, ()
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
         if record.exc_text:

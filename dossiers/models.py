@@ -150,7 +150,9 @@ class User(Model):
     # Two-factor sign-in: the TOTP secret (encrypted at rest), when it was confirmed, the
     # last time step used (a code is good once), and the sha256 hashes of the unused
     # recovery codes.
-    totp_secret: Mapped[str | None] = mapped_column(Sealed)
+    # Deferred: read (and decrypted) only by the second-factor step, so that a key missing
+    # from TOTP_KEYS stops that step alone, not every page that loads an account.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed, deferred=True)
     totp_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     recovery_codes: Mapped[str] = mapped_column(Text, default="[]")

@@ -14,6 +14,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 from sqlalchemy import String, select
+from sqlalchemy.orm import undefer
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.types import TypeDecorator
 
@@ -24,8 +25,19 @@ class SealingKeyMissing(RuntimeError):
     """No configured key opens a stored secret: the configuration lost a key."""
 
 
+def check_keys(keys: str) -> None:
+    """Refuse to start with a TOTP_KEYS that holds no key, or something not a key."""
+    try:
+        _box(keys)
+    except ValueError:
+        raise RuntimeError(
+            "TOTP_KEYS must hold Fernet keys (32 url-safe base64 bytes), comma-separated"
+        ) from None
+
+
 @functools.cache
 def _box(keys: str) -> MultiFernet:
+    """The keys as one box; ValueError for a bad key, and for none at all."""
     return MultiFernet([Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()])
 
 
@@ -63,7 +75,11 @@ def rotate() -> int:
     """Encrypt every stored secret again with the first key; return how many."""
     from .models import User  # models use Sealed: imported here, not at the top
 
-    users = list(db.session.scalars(select(User).where(User.totp_secret.is_not(None))))
+    users = list(
+        db.session.scalars(
+            select(User).options(undefer(User.totp_secret)).where(User.totp_secret.is_not(None))
+        )
+    )
     for user in users:
         flag_modified(user, "totp_secret")  # written again, so sealed with the first key
     return len(users)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, request
 from flask_login import current_user
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -48,7 +47,10 @@ def secure_headers(response: Response) -> Response:
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint not in ("static", "bootstrap.static") and current_user.is_authenticated:
+    signing_in = request.blueprint == "auth"  # a TOTP secret, recovery codes: before sign-in
+    if signing_in or (
+        request.endpoint not in ("static", "bootstrap.static") and current_user.is_authenticated
+    ):
         # Pages about people under threat stay out of every cache, the browser's too.
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
@@ -58,27 +60,37 @@ def secure_headers(response: Response) -> Response:
 class TrustedProxy:
     """The client's address behind our own reverse proxies, for the guessing limits, the
     audit trail and the logs. X-Forwarded-For is read only from a peer listed in
-    TRUSTED_PROXIES, and only as many hops as PROXY_HOPS (werkzeug's ProxyFix takes the
-    hops from the right, so what a client writes into the header itself is never used).
-    Without it every user behind the proxy would share one address, and twenty wrong
-    passwords would lock the whole centre out."""
+    TRUSTED_PROXIES, and only the entry PROXY_HOPS from its right end (what our proxies
+    appended; a client's own entries lie further left and are never used); an entry that
+    is not an IP address leaves the peer's. Without it every user behind the proxy would
+    share one address, and twenty wrong passwords would lock the whole centre out."""
 
     def __init__(self, app: WSGIApplication, hops: int, trusted: Iterable[str]) -> None:
         self.app = app
-        self.fixed = ProxyFix(app, x_for=hops, x_proto=0, x_host=0)
+        self.hops = hops
         self.trusted = [ipaddress.ip_network(a, strict=False) for a in trusted]
 
-    def _from_trusted_peer(self, peer: str) -> bool:
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted)
+    def client(self, peer: str, forwarded: str) -> str:
+        if not _within(peer, self.trusted):
+            return peer
+        entries = [entry.strip() for entry in forwarded.split(",")]
+        if len(entries) < self.hops or not _within(entries[-self.hops], None):
+            return peer
+        return str(ipaddress.ip_address(entries[-self.hops]))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse):  # type: ignore[no-untyped-def]
-        if self._from_trusted_peer(environ.get("REMOTE_ADDR", "")):
-            return self.fixed(environ, start_response)
+        peer = environ.get("REMOTE_ADDR", "")
+        environ["REMOTE_ADDR"] = self.client(peer, environ.get("HTTP_X_FORWARDED_FOR", ""))
         return self.app(environ, start_response)
+
+
+def _within(text: str, networks: list | None) -> bool:
+    """Whether the text is an IP address (in one of the networks, when given)."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return networks is None or any(address in network for network in networks)
 
 
 def register(app: Flask) -> None:

@@ -115,14 +115,25 @@ def open_persons(day: dt.date) -> Select:
     return _persons_of(open_dossiers(day))
 
 
+def in_force_during_event():
+    """A measure in force on at least one day of the event: it starts on or before the
+    event's last day, and has no end or ends on or after its first day."""
+    return and_(
+        Measure.start_date <= Event.end_date,
+        or_(Measure.end_date.is_(None), Measure.end_date >= Event.start_date),
+    )
+
+
 def attendances(year: int) -> Select:
     """Distinct (event, person) pairs of counted events starting in the year, where the
-    person has a decided measure: one for them, or one for their whole dossier."""
+    person is protected at the event: a decided measure for them, or for their whole
+    delegation (dossier), in force on at least one day of the event."""
     first, last = bounds(year)
     covered = exists().where(
         Measure.dossier_id == Dossier.id,
         Measure.decided_at.is_not(None),
         or_(Measure.person_id.is_(None), Measure.person_id == DossierPerson.person_id),
+        in_force_during_event(),
     )
     return (
         select(

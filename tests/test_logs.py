@@ -93,9 +93,12 @@ def test_gunicorns_error_log_keeps_paths_only(tmp_path):
         with socket.create_connection(("127.0.0.1", port)) as connection:
             connection.sendall(b"GET /dossiers/?q=Zelda\x01Canary HTTP/1.1\r\nHost: x\r\n\r\n")
             assert connection.recv(100).startswith(b"HTTP/1.1 400")
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(b"GET /dossiers/?q=Jan Peeters HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert connection.recv(100).startswith(b"HTTP/1.1 400")
     logged = errors.read_text()
-    assert "Invalid HTTP request line: 'GET /dossiers/?" in logged
-    assert "Zelda" not in logged and "Canary" not in logged
+    assert "Invalid HTTP request line: '…'" in logged and "Invalid HTTP Version: '…'" in logged
+    assert "Zelda" not in logged and "Canary" not in logged and "Peeters" not in logged
 
 
 def test_gunicorns_error_handler_names_the_path_not_the_query(capsys):

@@ -10,7 +10,7 @@ import time_machine
 from conftest import PASSWORD, csrf_from, sign_in, totp_code
 from sqlalchemy import select, update
 
-from dossiers.accounts import create_user, reset_second_factor
+from dossiers.accounts import create_user, issue_enrolment_code, reset_second_factor
 from dossiers.clock import now_utc
 from dossiers.extensions import db
 from dossiers.models import AuditEvent, LoginFailure, Role, User, UserSession
@@ -228,7 +228,49 @@ def test_wrong_enrolment_codes_lock_the_enrolment(app, user):
     again = app.test_client()
     password_step(again, "officer@test.example")
     assert again.get("/login/enrol").headers["Location"] == "/login"  # the right code waits
-    assert code  # still unused
+    with time_machine.travel(now_utc() + dt.timedelta(minutes=16)):
+        later = app.test_client()
+        password_step(later, "officer@test.example")
+        assert enrol_step(later, code).headers["Location"] == "/login/enrol"
+
+
+def test_a_code_reissued_meanwhile_ends_an_enrolment_under_way(app, user):
+    with app.app_context():
+        code = reset_second_factor(user("officer"), None)
+        db.session.commit()
+    client = app.test_client()
+    password_step(client, "officer@test.example")
+    assert enrol_step(client, code).headers["Location"] == "/login/enrol"
+    assert "totp-secret" in client.get("/login/enrol").text
+    with app.app_context():
+        issue_enrolment_code(user("officer"), None)  # an admin, meanwhile
+        db.session.commit()
+    page = client.get("/login/enrol").text
+    assert "totp-secret" not in page and "Enrolment code" in page
+
+
+def test_the_sign_in_pages_are_never_cached(app, client, user):
+    with app.app_context():
+        code = reset_second_factor(user("officer"), None)
+        db.session.commit()
+    password_step(client, "officer@test.example")
+    enrol_step(client, code)
+    secret_page = client.get("/login/enrol")
+    assert "totp-secret" in secret_page.text
+    assert secret_page.headers["Cache-Control"] == "no-store"
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+
+
+def test_resetting_a_role_without_second_factor_needs_no_code(app, login, user):
+    with app.app_context():
+        partner = user("partner")
+        partner.totp_secret, partner.totp_confirmed_at = pyotp.random_base32(), now_utc()
+        db.session.commit()
+        partner_id = partner.id
+    reset = login("admin").post(f"/admin/users/{partner_id}/reset-two-factor")
+    assert reset.status_code == 302
+    with app.app_context():
+        assert user("partner").totp_confirmed_at is None
 
 
 def test_an_admin_issues_a_new_enrolment_code_and_the_old_one_stops(app, login, user):
@@ -519,6 +561,12 @@ def test_a_forged_header_from_an_untrusted_peer_is_ignored(proxied):
         ]
         == "/"
     )
+
+
+def test_a_forwarded_entry_that_is_no_address_leaves_the_peers(proxied):
+    for forwarded in ("not-an-address", "x" * 300, ""):
+        password_step(via(proxied, "127.0.0.1", forwarded), "nobody@test.example", "guess")
+    assert set(addresses_failed(proxied)) == {"127.0.0.1"}
 
 
 def test_without_a_configured_proxy_the_header_is_never_read(app):

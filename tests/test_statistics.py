@@ -4,6 +4,7 @@ on the number of queries."""
 import datetime as dt
 import re
 
+import pytest
 from builders import assess, measure_type, new_dossier, officer, org
 
 from dossiers import casework, figures, measures, report, workflow
@@ -42,9 +43,10 @@ def event(kind=EventKind.EUROPEAN_SUMMIT, start=dt.date(2023, 6, 1), name="Europ
     return e
 
 
-def vip_dossier(at, delegates, measure_for=None, decide=True):
+def vip_dossier(at, delegates, measure_for=None, decide=True, period=None):
     """A VIP dossier for the event, its delegates protected by one measure (for one of them,
-    or the whole delegation)."""
+    or the whole delegation), over the event's days or the `period` given."""
+    start, end = period or (at.start_date, at.end_date)
     dossier = new_dossier(
         DossierKind.VIP_PROTECTION, opened_on=at.start_date - dt.timedelta(days=20)
     )
@@ -67,8 +69,8 @@ def vip_dossier(at, delegates, measure_for=None, decide=True):
             measure_type=measure_type("close_protection"),
             description="d",
             organisation=org("Federal Police DAP"),
-            start_date=at.start_date,
-            end_date=at.end_date,
+            start_date=start,
+            end_date=end,
             actor=officer(),
             person=measure_for,
         )
@@ -175,6 +177,57 @@ def test_a_vip_at_two_events_is_two_attendances(app):
         assert values["protected_attendances"] == 2
         assert values["heads_of_state_or_government"] == 2
         assert values["european_summits"] == 2
+
+
+SUMMIT_DAYS = (dt.date(2023, 6, 29), dt.date(2023, 6, 30))
+DAY = dt.timedelta(days=1)
+
+
+def three_day_summit():
+    e = event(start=SUMMIT_DAYS[0])
+    e.end_date = SUMMIT_DAYS[1] + DAY
+    db.session.commit()
+    return e
+
+
+@pytest.mark.parametrize(
+    ("period", "counted"),
+    [
+        ((SUMMIT_DAYS[0] - 10 * DAY, SUMMIT_DAYS[0] - DAY), 0),  # ended the day before
+        ((SUMMIT_DAYS[1] + 2 * DAY, None), 0),  # starts the day after the last day
+        ((SUMMIT_DAYS[0] - 10 * DAY, SUMMIT_DAYS[0]), 1),  # ends on the first day
+        ((SUMMIT_DAYS[1] + DAY, None), 1),  # starts on the last day, no end
+        ((SUMMIT_DAYS[0] - 10 * DAY, None), 1),  # in force throughout
+    ],
+)
+def test_a_vip_counts_when_a_measure_is_in_force_on_a_day_of_the_event(app, period, counted):
+    with app.app_context():
+        (leader,) = vips(VipCategory.HEAD_OF_STATE)
+        vip_dossier(three_day_summit(), [leader], period=period)
+        values = year_figures(2023)
+        assert values["protected_attendances"] == counted
+        assert values["european_summits"] == counted
+
+
+def test_a_whole_delegation_measure_protects_every_delegate_during_the_event(app):
+    with app.app_context():
+        delegates = vips(VipCategory.HEAD_OF_STATE, VipCategory.MINISTER, VipCategory.OTHER)
+        vip_dossier(three_day_summit(), delegates, measure_for=None)
+        assert year_figures(2023)["protected_attendances"] == 3
+
+
+def test_a_measure_lifted_after_the_event_still_counts_and_one_lifted_before_does_not(app):
+    with app.app_context():
+        first, second = vips(VipCategory.HEAD_OF_STATE, VipCategory.HEAD_OF_STATE)
+        summit = three_day_summit()
+        after = vip_dossier(summit, [first], period=(SUMMIT_DAYS[0] - 5 * DAY, None))
+        before = vip_dossier(summit, [second], period=(SUMMIT_DAYS[0] - 5 * DAY, None))
+        measures.lift_measure(after.measures[0], officer(), on=SUMMIT_DAYS[1] + 5 * DAY)
+        measures.lift_measure(before.measures[0], officer(), on=SUMMIT_DAYS[0] - 2 * DAY)
+        db.session.commit()
+        assert year_figures(2023)["protected_attendances"] == 1
+        population = figures.FIGURES["protected_attendances"].rows(2023)
+        assert [r.person_id for r in db.session.execute(population)] == [first.id]
 
 
 def test_an_event_without_a_protected_vip_does_not_count(app):

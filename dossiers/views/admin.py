@@ -20,6 +20,7 @@ from ..auth import must_enrol
 from ..clock import now_utc
 from ..extensions import db
 from ..forms import AuditFilterForm, OrganisationForm, ReasonForm, UserForm
+from ..inputs import identifier
 from ..labels import ACTIONS, options
 from ..models import AuditEvent, Organisation, OrganisationKind, Role, User
 from . import commit
@@ -32,7 +33,9 @@ def users():
     """List the user accounts."""
     organisations = {o.id: o.name for o in accounts.organisations()}
     return render_template(
-        "admin/users.html", page=accounts.users_page(), organisations=organisations
+        "admin/users.html",
+        page=accounts.users_page(identifier(request.args.get("page")) or 1),
+        organisations=organisations,
     )
 
 
@@ -117,7 +120,7 @@ def reset_two_factor(user_id: int):
         lambda: accounts.reset_second_factor(user, current_user),
         _("Two-factor sign-in reset for %(email)s.", email=user.email),
     )
-    if reset:
+    if reset and reset.value:
         return _show_enrolment_code(user, reset.value)
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
@@ -217,5 +220,5 @@ def audit_csv():
     return Response(
         stream_with_context(exports.csv_stream(audit.csv_rows(criteria))),
         mimetype="text/csv",
-        headers=exports.attachment("audit-trail.csv"),
+        headers=exports.attachment("audit-trail", "csv"),
     )

@@ -25,6 +25,7 @@ from flask_login import current_user, login_user, logout_user
 from .. import audit
 from ..auth import (
     active_user,
+    attempt_allowed,
     authenticate,
     check_enrolment_code,
     check_second_factor,
@@ -32,12 +33,12 @@ from ..auth import (
     clear_failures,
     end_session,
     enrolment_code_used,
+    enrolment_code_valid,
     locked_out,
     must_enrol,
     needs_second_factor,
     new_recovery_codes,
     new_totp_secret,
-    note_code_failure,
     note_failure,
     provisioning_uri,
     second_step_locked,
@@ -156,21 +157,29 @@ def _second_step_refused() -> Any:
     return redirect(url_for("auth.login"))
 
 
-def _code_refused(user: User, field: Any, message: str) -> Any:
-    """Count a wrong code against the account, on the server; past the limit the second
-    step is refused for a while (auth.second_step_locked), whatever cookie comes next."""
-    note_code_failure(user, request.remote_addr or "?")
+def _code_attempt(user: User, field: Any, message: Any, right: Callable[[], bool]) -> Any:
+    """Check a code the account's limit still allows: True when it is right; else None with
+    the message at the field, or the refusal once the account has had too many. Counted
+    on the server (auth.attempt_allowed), whatever cookie or address comes next."""
+    if not attempt_allowed(user, request.remote_addr or "?"):
+        return _second_step_refused()
+    if right():
+        clear_code_failures(user)
+        return True
     audit.record(
         "user.totp_failed", actor=user, object_type="user", object_id=user.id, outcome="refused"
     )
     db.session.commit()
     if second_step_locked(user):
         return _second_step_refused()
-    field.errors.append(message)
+    field.errors.append(str(message))
     return None
 
 
 WRONG_CODE = _l("This code is not valid. Use the current code from your app.")
+WRONG_ENROLMENT_CODE = _l(
+    "This enrolment code is not valid or has expired. Ask an administrator for a new one."
+)
 
 
 @bp.route("/login/totp", methods=["GET", "POST"])
@@ -187,12 +196,14 @@ def totp():
         return _second_step_refused()
     form = TotpForm()
     if form.validate_on_submit():
-        if check_second_factor(user, form.code.data or ""):
-            clear_code_failures(user)
+        code = form.code.data or ""
+        outcome = _code_attempt(
+            user, form.code, WRONG_CODE, lambda: check_second_factor(user, code)
+        )
+        if outcome is True:
             return _finish(user, session.get("pending_next"))
-        refused = _code_refused(user, form.code, str(WRONG_CODE))
-        if refused is not None:
-            return refused
+        if outcome is not None:
+            return outcome
     return render_template("auth/totp.html", form=form)
 
 
@@ -209,21 +220,27 @@ def enrol():
         return redirect(url_for("auth.login"))
     if second_step_locked(user):
         return _second_step_refused()
-    if session.get("enrolling") != user.id:
+    # The code given in this browser, still the account's and still valid: an admin who
+    # issued a new one or reset the account meanwhile ends this enrolment.
+    if session.get("enrolling") != [user.id, user.enrolment_code_hash] or not (
+        enrolment_code_valid(user)
+    ):
         return _enrolment_code_step(user)
     form = TotpForm()
     if form.validate_on_submit():
-        if check_second_factor(user, form.code.data or ""):
+        code = form.code.data or ""
+        outcome = _code_attempt(
+            user, form.code, WRONG_CODE, lambda: check_second_factor(user, code)
+        )
+        if outcome is True:
             user.totp_confirmed_at = now_utc()
             enrolment_code_used(user)
-            clear_code_failures(user)
             codes = new_recovery_codes(user)
             audit.record("user.totp_enrolled", actor=user, object_type="user", object_id=user.id)
             _finish(user, None)
             return render_template("auth/recovery_codes.html", codes=codes)
-        refused = _code_refused(user, form.code, str(WRONG_CODE))
-        if refused is not None:
-            return refused
+        if outcome is not None:
+            return outcome
     return render_template(
         "auth/enrol.html",
         form=form,
@@ -235,21 +252,17 @@ def enrol():
 def _enrolment_code_step(user: User) -> Any:
     form = EnrolmentCodeForm()
     if form.validate_on_submit():
-        if check_enrolment_code(user, form.code.data or ""):
-            session["enrolling"] = user.id
+        code = form.code.data or ""
+        outcome = _code_attempt(
+            user, form.code, WRONG_ENROLMENT_CODE, lambda: check_enrolment_code(user, code)
+        )
+        if outcome is True:
+            session["enrolling"] = [user.id, user.enrolment_code_hash]
             new_totp_secret(user)  # shown only now, to the holder of the code
             db.session.commit()
             return redirect(url_for("auth.enrol"))
-        refused = _code_refused(
-            user,
-            form.code,
-            _(
-                "This enrolment code is not valid or has expired. Ask an administrator "
-                "for a new one."
-            ),
-        )
-        if refused is not None:
-            return refused
+        if outcome is not None:
+            return outcome
     return render_template("auth/enrolment_code.html", form=form)
 
 

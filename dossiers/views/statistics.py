@@ -91,19 +91,20 @@ def figure_export(year: int, key: str, fmt: str):
     _audit_drill(drill, year, None, fmt)
     unit, names = drill.figure.unit, drill.names
     lines = exports.drill_lines(report.stream(drill.population, unit, names), unit, names)
-    # Named from our own values: the figure's key and the group's label as the data has it.
-    group = drill.figure.group_label(drill.group)
+    # Named from our own values: the figure's key, and the group's label only for a group
+    # the figure has (in its fixed list, or in the rows), never the query's text as sent.
+    group = drill.figure.known_group_label(drill.group, drill.population)
     name = f"{key}-{year}" + (f"-{group}" if group is not None else "")
     if fmt == "csv":
         return Response(
             exports.in_own_context(exports.csv_stream(lines)),
             mimetype="text/csv",
-            headers=exports.attachment(f"{name}.csv"),
+            headers=exports.attachment(name, "csv"),
         )
     return Response(
         exports.file_chunks(exports.xlsx_file(lines, title=str(drill.figure.label))),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers=exports.attachment(f"{name}.xlsx"),
+        headers=exports.attachment(name, "xlsx"),
     )
 
 
@@ -181,13 +182,13 @@ def export(year: int, fmt: str):
     name = f"protection-figures-{year}"
     if fmt == "csv":
         return Response(
-            exports.csv_text(built), mimetype="text/csv", headers=exports.attachment(f"{name}.csv")
+            exports.csv_text(built), mimetype="text/csv", headers=exports.attachment(name, "csv")
         )
     if fmt == "xlsx":
         return Response(
             exports.xlsx_bytes(built),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers=exports.attachment(f"{name}.xlsx"),
+            headers=exports.attachment(name, "xlsx"),
         )
     if fmt == "pdf":
         charts = {
@@ -198,6 +199,6 @@ def export(year: int, fmt: str):
         return Response(
             exports.pdf_bytes(html, request.url_root),
             mimetype="application/pdf",
-            headers=exports.attachment(f"{name}.pdf"),
+            headers=exports.attachment(name, "pdf"),
         )
     abort(404)
