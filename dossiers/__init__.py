@@ -115,9 +115,19 @@ LANGUAGE_COOKIE = "language"
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import admin, auth, casework, dashboard, dossiers, main, measures, statistics
+    from .views import (
+        admin,
+        auth,
+        casework,
+        dashboard,
+        dossiers,
+        events,
+        main,
+        measures,
+        statistics,
+    )
 
-    for module in (main, auth, dashboard, dossiers, casework, measures, statistics, admin):
+    for module in (main, auth, dashboard, dossiers, casework, events, measures, statistics, admin):
         app.register_blueprint(module.bp)
 
 

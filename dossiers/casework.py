@@ -22,7 +22,6 @@ from .models import (
     DossierPerson,
     DossierState,
     Event,
-    EventKind,
     Person,
     ReferenceCounter,
     ThreatAssessment,
@@ -257,48 +256,6 @@ def record_assessment(
         source=source.value,
     )
     return assessment
-
-
-def create_event(
-    *,
-    name: str,
-    kind: EventKind,
-    start_date: dt.date,
-    end_date: dt.date,
-    place: str,
-    actor: User,
-) -> Event:
-    if end_date < start_date:
-        raise Refused(_l("The event cannot end before it starts."))
-    event = Event(
-        name=name.strip(), kind=kind, start_date=start_date, end_date=end_date, place=place.strip()
-    )
-    db.session.add(event)
-    db.session.flush()
-    audit.record("event.create", actor=actor, object_type="event", object_id=event.id)
-    return event
-
-
-def events_around(year: int, limit: int = 300) -> list[Event]:
-    """The events a VIP dossier of the year can be for: that year and the next and last."""
-    return list(
-        db.session.scalars(
-            select(Event)
-            .where(
-                Event.start_date >= dt.date(year - 1, 1, 1),
-                Event.start_date <= dt.date(year + 1, 12, 31),
-            )
-            .order_by(Event.start_date.desc())
-            .limit(limit)
-        )
-    )
-
-
-def known_event(event_id: int | None) -> Event:
-    event = db.session.get(Event, event_id) if event_id is not None else None
-    if event is None:
-        raise Refused(_l("Choose an event."))
-    return event
 
 
 def set_event(dossier: Dossier, event: Event, actor: User) -> None:

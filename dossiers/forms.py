@@ -224,7 +224,7 @@ class EventChoiceForm(VersionedForm):
     )
 
 
-class EventForm(VersionedForm):
+class EventPlanForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     kind = SelectField(
         _l("Kind of event"), choices=choices(EventKind), validators=[InputRequired(REQUIRED)]
@@ -232,10 +232,27 @@ class EventForm(VersionedForm):
     start_date = DayField(_l("Starts on"), validators=[InputRequired(REQUIRED)])
     end_date = DayField(_l("Ends on"), validators=[InputRequired(REQUIRED)])
     place = StringField(_l("Place"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    host = StringField(_l("Host"), validators=[Optional(), Length(max=120)])
 
     def validate_end_date(self, field: DateField) -> None:
         if self.start_date.data and field.data and field.data < self.start_date.data:
             raise ValidationError(_l("The event cannot end before it starts."))
+
+
+class EventForm(VersionedForm, EventPlanForm):
+    """An event created from a VIP dossier's page, which carries the dossier's version."""
+
+
+class EventFilterForm(Form):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    kind = SelectField(
+        _l("Kind"),
+        choices=options([("", _l("All kinds"))]) + choices(EventKind),
+        validators=[Optional()],
+    )
+    year = YearField(_l("Year"), validators=[Optional(), NumberRange(1990, 2100)])
 
 
 class ApprovalForm(VersionedForm):

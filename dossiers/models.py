@@ -259,6 +259,8 @@ class Event(Model):
     start_date: Mapped[dt.date] = mapped_column(Date, index=True)
     end_date: Mapped[dt.date] = mapped_column(Date)
     place: Mapped[str] = mapped_column(String(120), default="")
+    # Who hosts it: the Council's presidency, NATO, the Royal Palace for a state visit.
+    host: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
 
 class ReferenceCounter(Model):
@@ -510,6 +512,7 @@ class Transition(Model):
 READ_ACTIONS = (
     "audit.export",
     "dossier.view",
+    "event.view",
     "measure.view",
     "person.search",
     "statistics.drill",

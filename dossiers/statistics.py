@@ -124,17 +124,23 @@ def in_force_during_event():
     )
 
 
-def attendances(year: int) -> Select:
-    """Distinct (event, person) pairs of counted events starting in the year, where the
-    person is protected at the event: a decided measure for them, or for their whole
-    delegation (dossier), in force on at least one day of the event."""
-    first, last = bounds(year)
-    covered = exists().where(
+def covered_at_event():
+    """The person of a delegation (DossierPerson of Dossier) is protected at its Event: a
+    decided measure for them, or for their whole delegation, in force on at least one
+    day of the event. Counted by the figures, shown as coverage on the event's page."""
+    return exists().where(
         Measure.dossier_id == Dossier.id,
         Measure.decided_at.is_not(None),
         or_(Measure.person_id.is_(None), Measure.person_id == DossierPerson.person_id),
         in_force_during_event(),
     )
+
+
+def attendances(year: int) -> Select:
+    """Distinct (event, person) pairs of counted events starting in the year, where the
+    person is protected at the event (covered_at_event)."""
+    first, last = bounds(year)
+    covered = covered_at_event()
     return (
         select(
             Event.id.label("event_id"),

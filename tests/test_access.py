@@ -8,7 +8,16 @@ from sqlalchemy import select
 
 from dossiers.access import POLICY, PUBLIC
 from dossiers.extensions import db
-from dossiers.models import DossierState, Measure, MeasureStatus, Organisation, Person, Role, User
+from dossiers.models import (
+    DossierKind,
+    DossierState,
+    Measure,
+    MeasureStatus,
+    Organisation,
+    Person,
+    Role,
+    User,
+)
 
 OF, P, A, AD = Role.OFFICER, Role.PARTNER, Role.ANALYST, Role.ADMIN
 STATIC_ENDPOINTS = {"static", "bootstrap.static"}
@@ -37,6 +46,11 @@ EXPECTED = {
     "casework.approval": {OF},
     "casework.new_measure": {OF},
     "casework.lift_measure": {OF},
+    "events.index": {OF},
+    "events.month": {OF},
+    "events.new": {OF},
+    "events.edit": {OF},
+    "events.detail": {OF},
     "measures.index": {P},
     "measures.detail": {P},
     "statistics.index": {OF, A},
@@ -81,7 +95,9 @@ def url_values(app):
     with app.app_context():
         dossier = dossier_in(DossierState.MEASURES_DECIDED)
         measure = dossier.measures[0]
+        vip = dossier_in(DossierState.MEASURES_DECIDED, DossierKind.VIP_PROTECTION)
         return {
+            "event_id": vip.event_id,
             "reference": dossier.reference,
             "measure_id": measure.id,
             "person_id": dossier.persons[0].id,

@@ -15,7 +15,15 @@ from sqlalchemy import select
 from dossiers import casework, measures, workflow
 from dossiers.access import POLICY
 from dossiers.extensions import db
-from dossiers.models import AssessmentSource, Dossier, DossierState, Measure, Role, User
+from dossiers.models import (
+    AssessmentSource,
+    Dossier,
+    DossierKind,
+    DossierState,
+    Measure,
+    Role,
+    User,
+)
 
 CANARIES = (
     "CANARY-TITLE-B",
@@ -23,6 +31,7 @@ CANARIES = (
     "CANARY-SUMMARY-B",
     "CANARY-MEASURE-B",
     "CANARY-NOTE-B",
+    "CANARY-VIP-B",
 )
 
 
@@ -64,6 +73,10 @@ def two_organisations(app):
         )
         workflow.transition(b, "decide_measures", officer())
         measure.execution_note = "CANARY-NOTE-B"
+        # A delegation at a summit, protected by the federal police only.
+        vip = dossier_in(DossierState.MEASURES_DECIDED, DossierKind.VIP_PROTECTION)
+        vip.persons[0].name = "CANARY-VIP-B"
+        vip.measures[0].organisation = org("Federal")
         db.session.commit()
         users = list(db.session.scalars(select(User.id)))
         return {
@@ -74,6 +87,8 @@ def two_organisations(app):
             "a_measure": a.measures[0].id,
             "year": b.opened_on.year,
             "users": users,
+            "event_id": vip.event_id,
+            "month": vip.event.start_date.month,
         }
 
 
@@ -114,6 +129,8 @@ def values_pointing_at_b(ids, key="tp_by_level", fmt="csv"):
         "name": "close",
         "key": key,
         "fmt": fmt,
+        "event_id": ids["event_id"],
+        "month": ids["month"],
     }
 
 
@@ -153,8 +170,10 @@ def test_the_canaries_are_readable_by_those_who_need_them(app, login, two_organi
     page = dap.get(f"/measures/{two_organisations['b_measure']}").text
     assert "CANARY-MEASURE-B" in page and "CANARY-PERSON-B" in page
     assert "CANARY-SUMMARY-B" not in page  # even the right partner never reads the assessment
-    officer_page = login("officer").get(f"/dossiers/{two_organisations['b']}").text
-    assert all(c in officer_page for c in CANARIES)
+    officer = login("officer")
+    officer_page = officer.get(f"/dossiers/{two_organisations['b']}").text
+    assert all(c in officer_page for c in CANARIES if c != "CANARY-VIP-B")
+    assert "CANARY-VIP-B" in officer.get(f"/events/{two_organisations['event_id']}").text
 
 
 def test_the_other_partner_cannot_touch_b(app, login, two_organisations):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from .. import casework, freshness, measures, names
+from .. import casework, events, freshness, measures, names
 from ..access import chosen_person, dossier_person, known_person, load_dossier, member
 from ..clock import today
 from ..extensions import db
@@ -151,7 +151,7 @@ def _event_choices(dossier: Dossier) -> list[SelectChoice]:
         [("", _("Choose an event"))]
         + [
             (e.id, f"{e.start_date:%d/%m/%Y} · {e.name} · {e.place}")
-            for e in casework.events_around(dossier.opened_on.year)
+            for e in events.events_around(dossier.opened_on.year)
         ]
     )
 
@@ -173,16 +173,18 @@ def event(reference: str):
     def set_event() -> None:
         freshness.check(dossier, submitted.version.data, submitted.seen.data)
         if creating:
-            chosen = casework.create_event(
+            chosen = events.save_event(
+                None,
                 name=create.name.data or "",
                 kind=EventKind(create.kind.data),
                 start_date=create.start_date.data,
                 end_date=create.end_date.data,
                 place=create.place.data or "",
+                host=create.host.data or "",
                 actor=current_user,
             )
         else:
-            chosen = casework.known_event(choose.event_id.data)
+            chosen = events.known_event(choose.event_id.data)
         casework.set_event(dossier, chosen, current_user)
 
     if submitted.validate_on_submit() and commit(set_event, _("Event set."), field=choose.event_id):

@@ -1,0 +1,193 @@
+"""Events (summits, councils, state visits): planning them, and what an event's page
+shows: its delegations (the VIP dossiers of the event), their VIPs and measures, and
+which VIPs are still without protection during the event."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from . import audit, statistics
+from .extensions import db
+from .keyset import Key
+from .models import (
+    Dossier,
+    DossierKind,
+    DossierPerson,
+    Event,
+    EventKind,
+    Measure,
+    Person,
+    User,
+)
+from .refusals import Refused
+
+# The past, newest first: a page is an index range however many years there are.
+PAST_ORDER = (Key(Event.start_date, descending=True), Key(Event.id, descending=True))
+UPCOMING_LIMIT = 100
+
+
+def save_event(
+    event: Event | None,
+    *,
+    name: str,
+    kind: EventKind,
+    start_date: dt.date,
+    end_date: dt.date,
+    place: str,
+    host: str,
+    actor: User,
+) -> Event:
+    """Create an event (None) or change one; audited either way."""
+    if end_date < start_date:
+        raise Refused(_l("The event cannot end before it starts."))
+    action = "event.update"
+    if event is None:
+        event = Event()
+        db.session.add(event)
+        action = "event.create"
+    event.name, event.kind, event.place = name.strip(), kind, place.strip()
+    event.start_date, event.end_date, event.host = start_date, end_date, host.strip()
+    db.session.flush()
+    audit.record(action, actor=actor, object_type="event", object_id=event.id)
+    return event
+
+
+def known_event(event_id: int | None) -> Event:
+    event = db.session.get(Event, event_id) if event_id is not None else None
+    if event is None:
+        raise Refused(_l("Choose an event."))
+    return event
+
+
+def events_around(year: int, limit: int = 300) -> list[Event]:
+    """The events a VIP dossier of the year can be for: that year and the next and last."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(
+                Event.start_date >= dt.date(year - 1, 1, 1),
+                Event.start_date <= dt.date(year + 1, 12, 31),
+            )
+            .order_by(Event.start_date.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    kind: EventKind | None = None
+    year: int | None = None
+
+    def applied(self, query: Select) -> Select:
+        if self.kind is not None:
+            query = query.where(Event.kind == self.kind)
+        if self.year is not None:
+            query = query.where(
+                Event.start_date.between(dt.date(self.year, 1, 1), dt.date(self.year, 12, 31))
+            )
+        return query
+
+
+def upcoming(criteria: EventFilter, today: dt.date) -> list[Event]:
+    """Events not yet over, the soonest first (at most UPCOMING_LIMIT)."""
+    query = criteria.applied(select(Event).where(Event.end_date >= today))
+    return list(
+        db.session.scalars(query.order_by(Event.start_date, Event.id).limit(UPCOMING_LIMIT))
+    )
+
+
+def past(criteria: EventFilter, today: dt.date) -> Select:
+    """Events over before today, for a keyset page in PAST_ORDER."""
+    return criteria.applied(select(Event).where(Event.end_date < today))
+
+
+def in_month(year: int, month: int) -> list[Event]:
+    """Events on at least one day of the month, by their first day."""
+    first = dt.date(year, month, 1)
+    last = dt.date(year, month, calendar.monthrange(year, month)[1])
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.start_date <= last, Event.end_date >= first)
+            .order_by(Event.start_date, Event.id)
+        )
+    )
+
+
+@dataclass
+class Vip:
+    """A VIP of a delegation at the event, the measures that protect them (their own and
+    the delegation's), and whether one is in force during the event."""
+
+    person: Person
+    delegation: Dossier
+    measures: list[Measure] = field(default_factory=list)
+    covered: bool = False
+
+
+@dataclass
+class Overview:
+    event: Event
+    delegations: list[Dossier]
+    vips: list[Vip]  # those without protection first
+
+    @property
+    def uncovered(self) -> list[Vip]:
+        return [vip for vip in self.vips if not vip.covered]
+
+
+def overview(event: Event) -> Overview:
+    """The event's delegations, VIPs, measures and coverage in a fixed number of queries
+    (four), whatever the event holds."""
+    delegations = list(
+        db.session.scalars(
+            select(Dossier)
+            .where(Dossier.event_id == event.id, Dossier.kind == DossierKind.VIP_PROTECTION)
+            .options(
+                selectinload(Dossier.persons),
+                selectinload(Dossier.measures).options(
+                    joinedload(Measure.measure_type), joinedload(Measure.organisation)
+                ),
+            )
+            .order_by(Dossier.reference)
+        )
+    )
+    covered = {(row[0], row[1]) for row in db.session.execute(protected_at(event))}
+    vips = [
+        Vip(
+            person=person,
+            delegation=dossier,
+            measures=[m for m in dossier.measures if m.person_id in (None, person.id)],
+            covered=(dossier.id, person.id) in covered,
+        )
+        for dossier in delegations
+        for person in dossier.persons
+    ]
+    vips.sort(key=lambda vip: (vip.covered, vip.delegation.reference, vip.person.name))
+    return Overview(event, delegations, vips)
+
+
+def protected_at(event: Event) -> Select:
+    """(dossier, person) pairs of the event's delegations protected during it: the
+    counting rule's own condition (statistics.covered_at_event)."""
+    return (
+        select(DossierPerson.dossier_id, DossierPerson.person_id)
+        .join(Dossier, Dossier.id == DossierPerson.dossier_id)
+        .join(Event, and_(Event.id == Dossier.event_id, Event.id == event.id))
+        .where(Dossier.kind == DossierKind.VIP_PROTECTION, statistics.covered_at_event())
+    )
+
+
+def months_around(year: int, month: int) -> Sequence[tuple[int, int]]:
+    """The month before and after, for the month view's links."""
+    before = (year - 1, 12) if month == 1 else (year, month - 1)
+    after = (year + 1, 1) if month == 12 else (year, month + 1)
+    return before, after

@@ -1,0 +1,110 @@
+"""Officers plan events (summits, councils, visits) and follow each one's delegations,
+VIPs, measures and coverage on the event's own page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import audit, events, keyset
+from ..clock import today
+from ..extensions import db
+from ..forms import EventFilterForm, EventPlanForm
+from ..inputs import FIRST_DAY, LAST_DAY
+from ..models import Event, EventKind
+from . import commit
+
+bp = Blueprint("events", __name__, url_prefix="/events")
+
+
+@bp.get("/")
+def index():
+    """Events not yet over, the soonest first; then the past, a page at a time."""
+    form = EventFilterForm(request.args)
+    criteria = events.EventFilter()
+    if form.validate():
+        criteria = events.EventFilter(
+            kind=EventKind(form.kind.data) if form.kind.data else None, year=form.year.data
+        )
+    now = today()
+    return render_template(
+        "events/index.html",
+        form=form,
+        upcoming=events.upcoming(criteria, now),
+        limit=events.UPCOMING_LIMIT,
+        past=keyset.window(
+            events.past(criteria, now),
+            events.PAST_ORDER,
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+        ),
+        args=keyset.filters(),
+        month=(now.year, now.month),
+    )
+
+
+@bp.get("/month/<int:year>/<int:month>")
+def month(year: int, month: int):
+    """The events on at least one day of a month."""
+    if not (FIRST_DAY.year <= year <= LAST_DAY.year and 1 <= month <= 12):
+        abort(404)
+    before, after = events.months_around(year, month)
+    return render_template(
+        "events/month.html",
+        year=year,
+        month=month,
+        events=events.in_month(year, month),
+        before=before if before[0] >= FIRST_DAY.year else None,
+        after=after if after[0] <= LAST_DAY.year else None,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Plan an event."""
+    return _event_form(None)
+
+
+@bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+def edit(event_id: int):
+    """Change an event's kind, name, place, dates or host."""
+    return _event_form(db.get_or_404(Event, event_id))
+
+
+def _event_form(event: Event | None):
+    form = EventPlanForm(obj=event)
+    if form.validate_on_submit() and (
+        saved := commit(
+            lambda: events.save_event(
+                event,
+                name=form.name.data or "",
+                kind=EventKind(form.kind.data),
+                start_date=form.start_date.data,
+                end_date=form.end_date.data,
+                place=form.place.data or "",
+                host=form.host.data or "",
+                actor=current_user,
+            ),
+            _("Event saved."),
+            field=form.end_date,
+        )
+    ):
+        return redirect(url_for("events.detail", event_id=saved.value.id))
+    return render_template("events/form.html", form=form, event=event)
+
+
+@bp.get("/<int:event_id>")
+def detail(event_id: int):
+    """The event: its delegations, every VIP with their measures, who is unprotected."""
+    event = db.get_or_404(Event, event_id)
+    seen = events.overview(event)
+    audit.record(
+        "event.view",
+        actor=current_user,
+        object_type="event",
+        object_id=event.id,
+        vips=len(seen.vips),
+    )
+    audit.commit_read()
+    return render_template("events/detail.html", overview=seen, event=event)

@@ -1,0 +1,194 @@
+"""Events on their own pages: planning, the list (upcoming first), the month view, and an
+event's delegations, VIPs, measures and coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from builders import measure_type, new_dossier, officer, org
+from sqlalchemy import select
+
+from dossiers import casework, events, figures, measures, workflow
+from dossiers.clock import ZONE
+from dossiers.extensions import db
+from dossiers.models import AuditEvent, DossierKind, Event, EventKind, Person, VipCategory
+
+SUMMIT = {
+    "name": "European Council",
+    "kind": "european_summit",
+    "start_date": "2026-06-25",
+    "end_date": "2026-06-26",
+    "place": "Brussels, Europa building",
+    "host": "Presidency of the Council",
+}
+
+
+def plan(kind=EventKind.EUROPEAN_SUMMIT, start=dt.date(2026, 6, 25), days=2, name="Summit"):
+    event = Event(
+        name=name,
+        kind=kind,
+        start_date=start,
+        end_date=start + dt.timedelta(days=days - 1),
+        place="Brussels",
+        host="",
+    )
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def delegation(event, size=2, measure_period=None, for_first_only=False, country="FR"):
+    """A VIP dossier for the event with `size` delegates and one decided measure (for the
+    whole delegation, or its first delegate), over the event's days unless told."""
+    dossier = new_dossier(DossierKind.VIP_PROTECTION, opened_on=event.start_date, title=country)
+    casework.set_event(dossier, event, officer())
+    people = [
+        Person(
+            name=f"{country} VIP {i}",
+            function="Minister",
+            category=VipCategory.MINISTER,
+            country=country,
+        )
+        for i in range(size)
+    ]
+    db.session.add_all(people)
+    db.session.flush()
+    for person in people:
+        casework.link_person(dossier, person, officer())
+    workflow.transition(dossier, "start_assessment", officer())
+    start, end = measure_period or (event.start_date, event.end_date)
+    measure = measures.add_measure(
+        dossier,
+        measure_type=measure_type("close_protection"),
+        description="Close protection",
+        organisation=org("Federal Police"),
+        start_date=start,
+        end_date=end,
+        actor=officer(),
+        person=people[0] if for_first_only else None,
+    )
+    measure.decided_at = dt.datetime(2026, 6, 1)
+    db.session.commit()
+    return dossier
+
+
+def test_an_officer_plans_and_changes_an_event(app, login):
+    officer_session = login("officer")
+    response = officer_session.post("/events/new", data=SUMMIT)
+    assert response.status_code == 302
+    page = officer_session.get(response.headers["Location"]).text
+    assert "European Council" in page and "Presidency of the Council" in page
+    with app.app_context():
+        event = db.session.scalars(select(Event)).one()
+        event_id = event.id
+    changed = officer_session.post(
+        f"/events/{event_id}/edit", data={**SUMMIT, "place": "Brussels, Justus Lipsius"}
+    )
+    assert changed.status_code == 302
+    with app.app_context():
+        assert db.session.get(Event, event_id).place == "Brussels, Justus Lipsius"
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "event.create" in actions and "event.update" in actions
+
+
+def test_an_event_cannot_end_before_it_starts_and_nothing_is_saved(app, login):
+    response = login("officer").post("/events/new", data={**SUMMIT, "end_date": "2026-06-01"})
+    assert response.status_code == 200
+    assert "The event cannot end before it starts." in response.text
+    with app.app_context():
+        assert db.session.scalars(select(Event)).all() == []
+
+
+def brussels(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
+
+
+@pytest.mark.parametrize(("hour", "upcoming"), [(23, True), (0, False)])
+def test_an_event_is_upcoming_until_its_last_day_ends_in_brussels(app, login, hour, upcoming):
+    with app.app_context():
+        plan(start=dt.date(2026, 6, 29), days=2, name="Ends on 30 June")
+        plan(start=dt.date(2026, 8, 1), name="Later")
+        plan(start=dt.date(2026, 7, 15), name="Sooner")
+    moment = (
+        brussels(dt.date(2026, 6, 30), 23, 30)
+        if hour == 23
+        else brussels(dt.date(2026, 7, 1), 0, 30)
+    )
+    with time_machine.travel(moment, tick=False):
+        page = login("officer").get("/events/").text
+    head, tail = page.split("Past events")
+    assert ("Ends on 30 June" in head) is upcoming
+    assert ("Ends on 30 June" in tail) is not upcoming
+    assert head.index("Sooner") < head.index("Later")  # the soonest first
+
+
+def test_the_list_filters_by_kind_and_year(app, login):
+    with app.app_context():
+        plan(EventKind.NATO_SUMMIT, dt.date(2025, 7, 8), name="NATO Summit 2025")
+        plan(EventKind.EU_MINISTERIAL_COUNCIL, dt.date(2025, 3, 3), name="Council 2025")
+        plan(EventKind.NATO_SUMMIT, dt.date(2024, 7, 9), name="NATO Summit 2024")
+    page = login("officer").get("/events/?kind=nato_summit&year=2025").text
+    assert "NATO Summit 2025" in page
+    assert "Council 2025" not in page and "NATO Summit 2024" not in page
+
+
+def test_the_month_view_shows_events_on_any_day_of_the_month(app, login):
+    with app.app_context():
+        plan(start=dt.date(2026, 6, 30), days=3, name="Across the months")
+        plan(start=dt.date(2026, 8, 1), name="In August")
+    session = login("officer")
+    june, july = session.get("/events/month/2026/6").text, session.get("/events/month/2026/7").text
+    assert "Across the months" in june and "Across the months" in july
+    assert "In August" not in july
+    assert session.get("/events/month/2026/13").status_code == 404
+    assert session.get("/events/month/99999/1").status_code == 404
+
+
+def test_the_event_page_shows_delegations_vips_measures_and_the_unprotected_first(app, login):
+    with app.app_context():
+        summit = plan()
+        delegation(summit, size=2, country="FR")  # whole delegation protected
+        delegation(summit, size=2, for_first_only=True, country="DE")  # one of two
+        delegation(  # ended the day before the summit: not protected
+            summit,
+            size=1,
+            measure_period=(dt.date(2026, 6, 1), dt.date(2026, 6, 24)),
+            country="IT",
+        )
+        summit_id = summit.id
+    page = login("officer").get(f"/events/{summit_id}").text
+    assert "2 of 5 VIPs have no decided measure in force during the event." in page
+    vips = page.split("VIPs and their measures")[1]
+    unprotected = [vips.index("DE VIP 1"), vips.index("IT VIP 0")]
+    protected = [vips.index("FR VIP 0"), vips.index("DE VIP 0")]
+    assert max(unprotected) < min(protected)
+    assert "whole delegation" in vips and "Federal Police DAP" in vips
+    with app.app_context():
+        assert "event.view" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_the_event_page_runs_the_same_queries_whatever_the_event_holds(app, login, count_queries):
+    with app.app_context():
+        small, large = plan(name="Small"), plan(name="Large")
+        delegation(small, size=1)
+        for n in range(6):
+            delegation(large, size=5, for_first_only=n % 2 == 0, country=f"C{n}")
+        ids = small.id, large.id
+    session = login("officer")
+    counts = []
+    for event_id in ids:
+        with count_queries() as queries:
+            assert session.get(f"/events/{event_id}").status_code == 200
+        counts.append(queries())
+    assert counts[0] == counts[1], counts
+
+
+def test_the_overview_agrees_with_the_counting_rule(app):
+    with app.app_context():
+        summit = plan(start=dt.date(2023, 6, 29))
+        delegation(summit, size=3, for_first_only=True)
+        seen = events.overview(summit)
+        counted = figures.headline_values(2023)["protected_attendances"]
+        assert sum(vip.covered for vip in seen.vips) == counted == 1
