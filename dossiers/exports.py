@@ -18,7 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 
 from .extensions import db
-from .report import Report, Row
+from .report import CONTEXT_HEADERS, Report, Row
 
 HEADER = [
     "section",
@@ -163,21 +163,20 @@ DRILL_HEADERS = {
     "dossier": ["title", ""],
     "person": ["person", "function"],
     "event": ["event", "place"],
-    "attendance": ["person", "event"],
+    "attendance": ["person", "function"],
     "measure": ["measure", "partner"],
 }
 
 
 def drill_lines(rows: Iterable[Row], unit: str, with_names: bool) -> Iterator[list[Any]]:
-    """The rows behind a figure as lines, a header first; names only if allowed."""
-    if not with_names:
-        yield ["reference", "date"]
-        for row in rows:
-            yield [row.reference, row.on.isoformat()]
-        return
-    yield ["reference", "date", *DRILL_HEADERS[unit]]
+    """The rows behind a figure as lines, a header first: the reference, the date, the
+    row's context (which names nobody), then names only if allowed."""
+    context = [key for key, _ in CONTEXT_HEADERS.get(unit, ())]
+    names = DRILL_HEADERS[unit] if with_names else []
+    yield ["reference", "date", *context, *names]
     for row in rows:
-        yield [row.reference, row.on.isoformat(), row.name or "", row.detail or ""]
+        shown = [row.name or "", row.detail or ""] if with_names else []
+        yield [row.reference, row.on.isoformat(), *row.context, *shown]
 
 
 def in_own_context(chunks: Iterator[str]) -> Iterator[str]:

@@ -13,21 +13,24 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import figures, keyset
 from .extensions import db
 from .figures import FIGURES, OPEN_RULE
 from .keyset import Key, Window
-from .labels import measure_type_name
+from .labels import label, measure_type_name
 from .models import (
     AuditHead,
     Dossier,
     Event,
+    EventKind,
     Measure,
     MeasureType,
     Organisation,
     Person,
+    VipCategory,
 )
 
 
@@ -142,6 +145,19 @@ class Row:
     on: dt.date
     name: str | None = None  # only for those who may read names
     detail: str | None = None
+    # What the row is about that names nobody, shown to every reader (CONTEXT_HEADERS).
+    context: tuple[str, ...] = ()
+
+
+# Per unit, the columns of a row's context: an attendance is one VIP at one event, so
+# its line says which event, of which kind, and the VIP's category.
+CONTEXT_HEADERS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "attendance": (
+        ("event", _l("Event")),
+        ("kind", _l("Kind")),
+        ("category", _l("Category")),
+    ),
+}
 
 
 def rows(
@@ -176,10 +192,22 @@ def _row_order(table) -> list[Key]:
 
 
 def _with_names(unit: str, with_names: bool, found) -> list[Row]:
+    context = _context(unit, found)
     if not with_names:
-        return [Row(r["reference"], r["on"]) for r in found]
+        return [Row(r["reference"], r["on"], context=context(r)) for r in found]
     names = _names(unit, found)
-    return [Row(r["reference"], r["on"], *names(r)) for r in found]
+    return [Row(r["reference"], r["on"], *names(r), context=context(r)) for r in found]
+
+
+def _context(unit: str, found) -> Callable[[Any], tuple[str, ...]]:
+    if unit != "attendance":
+        return lambda r: ()
+    events = _lookup(Event.id, [Event.name], [r["event_id"] for r in found])
+    return lambda r: (
+        events[r["event_id"]][0],
+        label(EventKind(r["kind"])),
+        label(VipCategory(r["category"])),
+    )
 
 
 def _lookup(column_id, columns, ids) -> dict[int, tuple]:
@@ -201,10 +229,11 @@ def _names(unit: str, found):
     if unit == "event":
         events = _lookup(Event.id, [Event.name, Event.place], [r["event_id"] for r in found])
         return lambda r: events[r["event_id"]]
-    if unit == "attendance":
-        events = _lookup(Event.id, [Event.name], [r["event_id"] for r in found])
-        persons = _lookup(Person.id, [Person.name], [r["person_id"] for r in found])
-        return lambda r: (persons[r["person_id"]][0], events[r["event_id"]][0])
+    if unit == "attendance":  # the event is in the row's context already
+        persons = _lookup(
+            Person.id, [Person.name, Person.function], [r["person_id"] for r in found]
+        )
+        return lambda r: persons[r["person_id"]]
     measures = (
         {
             row[0]: (measure_type_name(row[1], row[2]), row[3])

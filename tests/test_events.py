@@ -192,3 +192,24 @@ def test_the_overview_agrees_with_the_counting_rule(app):
         seen = events.overview(summit)
         counted = figures.headline_values(2023)["protected_attendances"]
         assert sum(vip.covered for vip in seen.vips) == counted == 1
+
+
+def test_the_attendances_behind_the_figure_name_the_event_and_the_category(app, login):
+    with app.app_context():
+        summit = plan(start=dt.date(2023, 6, 29), name="European Council June 2023")
+        delegation(summit, size=3, country="FR")
+    analyst = login("analyst")
+    page = analyst.get("/statistics/2023/figures/protected_attendances").text
+    table = page.split("<tbody>")[1]
+    assert table.count("European Council June 2023") == 3  # one line per attendance
+    assert table.count("European summit") == 3 and table.count("Minister") == 3
+    assert "FR VIP" not in page  # the analyst reads no names
+    lines = analyst.get("/statistics/2023/figures/protected_attendances/rows.csv").text.splitlines()
+    assert lines[0] == "reference,date,event,kind,category"
+    assert lines[1].endswith(",European Council June 2023,European summit,Minister")
+    officer_lines = (
+        login("officer")
+        .get("/statistics/2023/figures/protected_attendances/rows.csv")
+        .text.splitlines()
+    )
+    assert officer_lines[0] == "reference,date,event,kind,category,person,function"

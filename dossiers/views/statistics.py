@@ -78,6 +78,7 @@ def figure(year: int, key: str):
         page=page,
         names=drill.names,
         unit=drill.figure.unit,
+        context=report.CONTEXT_HEADERS.get(drill.figure.unit, ()),
         args=keyset.filters(),
     )
 
