@@ -196,7 +196,11 @@ def _with_names(unit: str, with_names: bool, found) -> list[Row]:
     if not with_names:
         return [Row(r["reference"], r["on"], context=context(r)) for r in found]
     names = _names(unit, found)
-    return [Row(r["reference"], r["on"], *names(r), context=context(r)) for r in found]
+    rows = []
+    for r in found:
+        name, detail = names(r)
+        rows.append(Row(r["reference"], r["on"], name, detail, context(r)))
+    return rows
 
 
 def _context(unit: str, found) -> Callable[[Any], tuple[str, ...]]:
