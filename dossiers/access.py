@@ -89,6 +89,8 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "events.new": DOSSIER_ROLES,
     "events.edit": DOSSIER_ROLES,
     "events.detail": DOSSIER_ROLES,
+    "events.approval": DOSSIER_ROLES,
+    "events.step": DOSSIER_ROLES,
     "measures.index": PARTNER_ROLES,
     "measures.detail": PARTNER_ROLES,
     "statistics.index": STATISTICS_ROLES,

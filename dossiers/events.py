@@ -13,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import audit, statistics
+from . import audit, casework, statistics, workflow
 from .extensions import db
+from .inputs import counter
 from .keyset import Key
 from .models import (
     Dossier,
@@ -191,3 +192,78 @@ def months_around(year: int, month: int) -> Sequence[tuple[int, int]]:
     before = (year - 1, 12) if month == 1 else (year, month - 1)
     after = (year + 1, 1) if month == 12 else (year, month + 1)
     return before, after
+
+
+@dataclass
+class Outcomes:
+    """What a step over several delegations did: each one done or refused, with why."""
+
+    done: list[Dossier] = field(default_factory=list)
+    refused: list[tuple[Dossier, str]] = field(default_factory=list)
+
+
+def _delegations(event: Event) -> list[Dossier]:
+    return list(
+        db.session.scalars(
+            select(Dossier)
+            .where(Dossier.event_id == event.id, Dossier.kind == DossierKind.VIP_PROTECTION)
+            .order_by(Dossier.reference)
+        )
+    )
+
+
+def record_event_approval(event: Event, *, on: dt.date, reference: str, actor: User) -> Outcomes:
+    """The Minister's approval, once for the event: every open delegation without an
+    approval of its own gets this one (each audited on its own dossier); a delegation
+    that has its own keeps it, and a closed one is left as it is."""
+    outcomes = Outcomes()
+    for dossier in _delegations(event):
+        if dossier.approval_date is not None:
+            outcomes.refused.append((dossier, str(_l("It has an approval of its own."))))
+            continue
+        try:
+            casework.record_approval(dossier, on=on, reference=reference, actor=actor)
+        except Refused as refusal:
+            outcomes.refused.append((dossier, str(refusal)))
+        else:
+            outcomes.done.append(dossier)
+    if not outcomes.done:
+        raise Refused(_l("No delegation of the event was waiting for an approval."))
+    return outcomes
+
+
+def transition_delegations(
+    event: Event,
+    name: str,
+    chosen: dict[int, str],
+    actor: User,
+    reason: str = "",
+) -> Outcomes:
+    """Move the chosen delegations of the event (dossier id -> the version the page
+    showed) through one transition: each checked by the workflow as if alone, audited
+    on its own, refused on its own with its reason (a refusal changes nothing of it)."""
+    outcomes = Outcomes()
+    for dossier in _delegations(event):
+        if dossier.id not in chosen:
+            continue
+        try:
+            if counter(chosen[dossier.id]) != dossier.version:
+                raise Refused(STALE)
+            workflow.transition(dossier, name, actor, reason)
+        except Refused as refusal:
+            outcomes.refused.append((dossier, str(refusal)))
+            audit.record(
+                "dossier.transition_refused",
+                actor=actor,
+                object_type="dossier",
+                object_id=dossier.id,
+                dossier=dossier,
+                outcome="refused",
+                transition=name,
+            )
+        else:
+            outcomes.done.append(dossier)
+    return outcomes
+
+
+STALE = _l("It changed since the page was shown: look at it again.")

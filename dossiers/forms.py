@@ -255,11 +255,23 @@ class EventFilterForm(Form):
     year = YearField(_l("Year"), validators=[Optional(), NumberRange(1990, 2100)])
 
 
-class ApprovalForm(VersionedForm):
+class EventApprovalForm(Form):
     approval_date = DayField(_l("Approved on"), validators=[InputRequired(REQUIRED)])
     approval_reference = StringField(
         _l("Approval reference"), validators=[DataRequired(REQUIRED), Length(max=80)]
     )
+
+
+class ApprovalForm(VersionedForm, EventApprovalForm):
+    """One dossier's approval, carrying the dossier's version."""
+
+
+class DelegationsStepForm(Form):
+    """One workflow step for several delegations of an event; the chosen dossiers and
+    the versions the page showed come as `dossier` and `version-<id>` fields."""
+
+    name = SelectField(_l("Step"), validators=[InputRequired(REQUIRED)])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
 class MeasureForm(Form):

@@ -68,6 +68,7 @@ LEVELS = {
 ACTIONS = {
     "dossier.create": _l("Dossier opened"),
     "dossier.transition": _l("State changed"),
+    "dossier.transition_refused": _l("State change refused"),
     "dossier.person_add": _l("Person added"),
     "dossier.person_remove": _l("Person removed"),
     "dossier.event_set": _l("Event set"),
@@ -77,6 +78,8 @@ ACTIONS = {
     "person.update": _l("Person corrected"),
     "assessment.create": _l("Threat assessment recorded"),
     "event.create": _l("Event created"),
+    "event.update": _l("Event changed"),
+    "event.view": _l("Event read"),
     "measure.create": _l("Measure added"),
     "measure.lift": _l("Measure lifted"),
     "measure.report": _l("Partner report on a measure"),

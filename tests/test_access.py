@@ -51,6 +51,8 @@ EXPECTED = {
     "events.new": {OF},
     "events.edit": {OF},
     "events.detail": {OF},
+    "events.approval": {OF},
+    "events.step": {OF},
     "measures.index": {P},
     "measures.detail": {P},
     "statistics.index": {OF, A},

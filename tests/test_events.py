@@ -213,3 +213,85 @@ def test_the_attendances_behind_the_figure_name_the_event_and_the_category(app, 
         .text.splitlines()
     )
     assert officer_lines[0] == "reference,date,event,kind,category,person,function"
+
+
+def summit_with_delegations(app):
+    """A summit with three delegations ready but for the approval, one of them approved on
+    its own dossier, and a fourth still in intake (nothing to decide yet)."""
+    from builders import dossier_in
+
+    from dossiers.models import DossierState
+
+    with app.app_context():
+        summit = plan(start=dt.date(2026, 6, 25))
+        ready = [dossier_in(DossierState.ASSESSMENT, DossierKind.VIP_PROTECTION) for _ in range(3)]
+        for dossier in ready:
+            dossier.event = summit
+            dossier.approval_date, dossier.approval_reference = None, None
+        ready[2].approval_date, ready[2].approval_reference = dt.date(2026, 6, 1), "BiZa/own"
+        intake = dossier_in(DossierState.INTAKE, DossierKind.VIP_PROTECTION)
+        intake.event = summit
+        db.session.commit()
+        return summit.id, [d.id for d in [*ready, intake]]
+
+
+def test_the_approval_is_recorded_once_for_the_event(app, login):
+    summit_id, ids = summit_with_delegations(app)
+    session = login("officer")
+    with app.app_context():
+        before = db.session.scalars(select(AuditEvent.action)).all().count("dossier.approval")
+    response = session.post(
+        f"/events/{summit_id}/approval",
+        data={"approval_date": "2026-06-10", "approval_reference": "BiZa/2026/17"},
+        follow_redirects=True,
+    )
+    assert "Approval recorded for:" in response.text
+    assert "It has an approval of its own." in response.text
+    with app.app_context():
+        from dossiers.models import Dossier
+
+        references = [db.session.get(Dossier, i).approval_reference for i in ids]
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert references == ["BiZa/2026/17", "BiZa/2026/17", "BiZa/own", "BiZa/2026/17"]
+    assert actions.count("dossier.approval") - before == 3  # one per delegation approved
+    refused = session.post(f"/events/{summit_id}/approval", data={"approval_date": "9999-12-31"})
+    assert refused.status_code == 200 and "Give a date between" in refused.text
+
+
+def test_several_delegations_move_in_one_step_each_checked_alone(app, login):
+    from dossiers.models import Dossier, DossierState
+
+    summit_id, ids = summit_with_delegations(app)
+    session = login("officer")
+    with app.app_context():
+        for dossier_id in ids[:2]:  # the two without an approval of their own get one
+            dossier = db.session.get(Dossier, dossier_id)
+            dossier.approval_date, dossier.approval_reference = dt.date(2026, 6, 10), "BiZa/9"
+        db.session.commit()
+        versions = {i: db.session.get(Dossier, i).version for i in ids}
+    data = {"name": "decide_measures", "dossier": [str(i) for i in ids]}
+    data |= {f"version-{i}": str(v) for i, v in versions.items()}
+    data[f"version-{ids[1]}"] = str(versions[ids[1]] - 1)  # that page was older
+    response = session.post(f"/events/{summit_id}/step", data=data, follow_redirects=True)
+    assert "Done (Decide measures):" in response.text
+    assert "It changed since the page was shown" in response.text
+    assert "is not possible while the dossier is in intake" in response.text
+    with app.app_context():
+        states = [db.session.get(Dossier, i).state for i in ids]
+        refused = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "dossier.transition_refused")
+        ).all()
+    assert states == [
+        DossierState.MEASURES_DECIDED,
+        DossierState.ASSESSMENT,  # stale: left as it was
+        DossierState.MEASURES_DECIDED,
+        DossierState.INTAKE,
+    ]
+    assert {e.dossier_id for e in refused} == {ids[1], ids[3]}
+
+
+def test_a_step_without_a_chosen_delegation_says_so(app, login):
+    summit_id, _ = summit_with_delegations(app)
+    response = login("officer").post(f"/events/{summit_id}/step", data={"name": "close"})
+    assert response.status_code == 200
+    assert "Choose at least one delegation." in response.text

@@ -3,15 +3,16 @@ VIPs, measures and coverage on the event's own page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, events, keyset
+from .. import audit, events, keyset, workflow
 from ..clock import today
 from ..extensions import db
-from ..forms import EventFilterForm, EventPlanForm
-from ..inputs import FIRST_DAY, LAST_DAY
+from ..forms import DelegationsStepForm, EventApprovalForm, EventFilterForm, EventPlanForm
+from ..inputs import FIRST_DAY, LAST_DAY, identifier
+from ..labels import options
 from ..models import Event, EventKind
 from . import commit
 
@@ -97,7 +98,15 @@ def _event_form(event: Event | None):
 @bp.get("/<int:event_id>")
 def detail(event_id: int):
     """The event: its delegations, every VIP with their measures, who is unprotected."""
-    event = db.get_or_404(Event, event_id)
+    return _page(db.get_or_404(Event, event_id))
+
+
+def _page(
+    event: Event,
+    approval: EventApprovalForm | None = None,
+    step: DelegationsStepForm | None = None,
+    status: int = 200,
+):
     seen = events.overview(event)
     audit.record(
         "event.view",
@@ -107,4 +116,74 @@ def detail(event_id: int):
         vips=len(seen.vips),
     )
     audit.commit_read()
-    return render_template("events/detail.html", overview=seen, event=event)
+    return (
+        render_template(
+            "events/detail.html",
+            overview=seen,
+            event=event,
+            approval=approval or EventApprovalForm(formdata=None),
+            step=step or _step_form(formdata=None),
+        ),
+        status,
+    )
+
+
+def _step_form(**kwargs) -> DelegationsStepForm:
+    form = DelegationsStepForm(**kwargs)
+    form.name.choices = options(
+        [("", _("Choose a step"))]
+        + [(name, rule.label) for name, rule in workflow.TRANSITIONS.items()]
+    )
+    return form
+
+
+def _say(outcomes: events.Outcomes, done: str) -> None:
+    if outcomes.done:
+        flash(done + " " + ", ".join(d.reference for d in outcomes.done), "success")
+    for dossier, why in outcomes.refused:
+        flash(f"{dossier.reference}: {why}", "warning")
+
+
+@bp.post("/<int:event_id>/approval")
+def approval(event_id: int):
+    """Record the Minister's approval once for the event's delegations."""
+    event = db.get_or_404(Event, event_id)
+    form = EventApprovalForm()
+    if form.validate_on_submit():
+        recorded = commit(
+            lambda: events.record_event_approval(
+                event,
+                on=form.approval_date.data,
+                reference=form.approval_reference.data or "",
+                actor=current_user,
+            ),
+            field=form.approval_reference,
+        )
+        if recorded:
+            _say(recorded.value, _("Approval recorded for:"))
+            return redirect(url_for("events.detail", event_id=event.id))
+    return _page(event, approval=form)
+
+
+@bp.post("/<int:event_id>/step")
+def step(event_id: int):
+    """One workflow step for the chosen delegations; each checked and refused alone."""
+    event = db.get_or_404(Event, event_id)
+    form = _step_form()
+    chosen = {
+        found: request.form.get(f"version-{found}", "")
+        for value in request.form.getlist("dossier")
+        if (found := identifier(value)) is not None
+    }
+    if form.validate_on_submit():
+        if not chosen:
+            form.name.errors.append(_("Choose at least one delegation."))
+        elif moved := commit(
+            lambda: events.transition_delegations(
+                event, form.name.data or "", chosen, current_user, form.reason.data or ""
+            )
+        ):
+            label = workflow.TRANSITIONS[form.name.data or ""].label
+            _say(moved.value, _("Done (%(label)s):", label=label))
+            return redirect(url_for("events.detail", event_id=event.id))
+    return _page(event, step=form)
