@@ -22,6 +22,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     false,
+    func,
     literal_column,
     null,
     select,
@@ -35,6 +36,7 @@ from .inputs import identifier
 from .keyset import Key, Window
 from .models import (
     Dossier,
+    Event,
     Measure,
     MeasureStatus,
     Organisation,
@@ -93,6 +95,8 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "events.step": DOSSIER_ROLES,
     "measures.index": PARTNER_ROLES,
     "measures.detail": PARTNER_ROLES,
+    "measures.events": PARTNER_ROLES,
+    "measures.event": PARTNER_ROLES,
     "statistics.index": STATISTICS_ROLES,
     "statistics.year": STATISTICS_ROLES,
     "statistics.figure": STATISTICS_ROLES,
@@ -270,6 +274,52 @@ def partner_measure_page(
         before=before,
         counted=select(Measure.id).where(partner_scope(user), shown),
     )
+
+
+# A partner's events, the latest first.
+EVENTS_NEWEST_FIRST = (Key(Event.start_date, descending=True), Key(Event.id, descending=True))
+
+
+def partner_events_page(user: User, *, after: str | None, before: str | None) -> Window:
+    """The events at which the partner has current measures, each with how many and how
+    many still wait for its acknowledgement."""
+    current = and_(partner_scope(user), is_current_measure())
+    requested = func.count(Measure.id).filter(Measure.status == MeasureStatus.REQUESTED)
+    grouped = (
+        select(Event, func.count(Measure.id).label("measures"), requested.label("requested"))
+        .join(Dossier, Dossier.event_id == Event.id)
+        .join(Measure, Measure.dossier_id == Dossier.id)
+        .where(current)
+        .group_by(Event.id)
+    )
+    return keyset.window(
+        grouped,
+        EVENTS_NEWEST_FIRST,
+        after=after,
+        before=before,
+        counted=select(Dossier.event_id)
+        .join(Measure, Measure.dossier_id == Dossier.id)
+        .where(current, Dossier.event_id.is_not(None))
+        .distinct(),
+    )
+
+
+def partner_event_measures(event_id: int, user: User) -> tuple[Event, list[Measure]]:
+    """An event and the partner's own current measures at it; 404 when it has none
+    there (as for a measure that is not its own)."""
+    found = list(
+        db.session.scalars(
+            partner_measures(user)
+            .join(Dossier, Dossier.id == Measure.dossier_id)
+            .options(joinedload(Measure.organisation))
+            .where(Dossier.event_id == event_id, is_current_measure())
+            .order_by(Dossier.reference, Measure.id)
+        ).unique()
+    )
+    event = found[0].dossier.event if found else None
+    if event is None:
+        refuse(404)
+    return event, found
 
 
 def load_partner_measure(measure_id: int, user: User) -> Measure:

@@ -27,7 +27,7 @@ from .models import (
     Person,
     User,
 )
-from .refusals import Refused
+from .refusals import Outcomes, Refused
 
 # The past, newest first: a page is an index range however many years there are.
 PAST_ORDER = (Key(Event.start_date, descending=True), Key(Event.id, descending=True))
@@ -192,14 +192,6 @@ def months_around(year: int, month: int) -> Sequence[tuple[int, int]]:
     before = (year - 1, 12) if month == 1 else (year, month - 1)
     after = (year + 1, 1) if month == 12 else (year, month + 1)
     return before, after
-
-
-@dataclass
-class Outcomes:
-    """What a step over several delegations did: each one done or refused, with why."""
-
-    done: list[Dossier] = field(default_factory=list)
-    refused: list[tuple[Dossier, str]] = field(default_factory=list)
 
 
 def _delegations(event: Event) -> list[Dossier]:

@@ -266,6 +266,11 @@ class ApprovalForm(VersionedForm, EventApprovalForm):
     """One dossier's approval, carrying the dossier's version."""
 
 
+class AcknowledgeForm(Form):
+    """A partner acknowledges several measures at once; the chosen measures and the
+    versions its page showed come as `measure` and `version-<id>` fields."""
+
+
 class DelegationsStepForm(Form):
     """One workflow step for several delegations of an event; the chosen dossiers and
     the versions the page showed come as `dossier` and `version-<id>` fields."""

@@ -11,7 +11,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from . import audit
+from . import audit, freshness
 from .clock import now_utc
 from .extensions import db
 from .labels import label
@@ -25,7 +25,7 @@ from .models import (
     Person,
     User,
 )
-from .refusals import Refused
+from .refusals import Outcomes, Refused
 
 
 def add_measure(
@@ -101,6 +101,24 @@ PARTNER_STEPS: dict[MeasureStatus, tuple[MeasureStatus, ...]] = {
     MeasureStatus.ACKNOWLEDGED: (MeasureStatus.IN_EXECUTION,),
     MeasureStatus.IN_EXECUTION: (MeasureStatus.IN_EXECUTION,),
 }
+
+
+def acknowledge_all(
+    chosen: list[Measure], versions: dict[int, str], seen: str, actor: User
+) -> Outcomes:
+    """Acknowledge several requested measures in one step (a partner's event group):
+    each checked against the version its page showed, acknowledged and audited on its
+    own, or refused alone with the stale-form message or the rule's."""
+    outcomes = Outcomes()
+    for measure in chosen:
+        try:
+            freshness.check(measure, versions.get(measure.id, ""), seen)
+            report_on_measure(measure, MeasureStatus.ACKNOWLEDGED, "", actor)
+        except Refused as refusal:
+            outcomes.refused.append((measure, str(refusal)))
+        else:
+            outcomes.done.append(measure)
+    return outcomes
 
 
 def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor: User) -> None:

@@ -1,4 +1,9 @@
-"""The one way the domain says no."""
+"""The one way the domain says no, and what a step over several things did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class Refused(Exception):
@@ -7,3 +12,12 @@ class Refused(Exception):
     Raised by the domain (casework, workflow, accounts, freshness) before anything is
     committed; the views' `commit` helper rolls back and shows the message.
     """
+
+
+@dataclass
+class Outcomes:
+    """A step taken on several things at once (delegations, measures): each done, or
+    refused alone with why, as if it had been taken alone."""
+
+    done: list[Any] = field(default_factory=list)
+    refused: list[tuple[Any, str]] = field(default_factory=list)

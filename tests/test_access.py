@@ -55,6 +55,8 @@ EXPECTED = {
     "events.step": {OF},
     "measures.index": {P},
     "measures.detail": {P},
+    "measures.events": {P},
+    "measures.event": {P},
     "statistics.index": {OF, A},
     "statistics.year": {OF, A},
     "statistics.figure": {OF, A},

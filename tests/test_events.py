@@ -4,6 +4,7 @@ event's delegations, VIPs, measures and coverage."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -295,3 +296,93 @@ def test_a_step_without_a_chosen_delegation_says_so(app, login):
     response = login("officer").post(f"/events/{summit_id}/step", data={"name": "close"})
     assert response.status_code == 200
     assert "Choose at least one delegation." in response.text
+
+
+def partner_summit(app):
+    """A summit with two delegations whose measures go to the local zone (three, still
+    requested), and one measure of the federal police: not the zone's to see."""
+    from dossiers.models import Measure, MeasureStatus
+
+    with app.app_context():
+        summit = plan(start=dt.date(2026, 6, 25), name="Benelux summit")
+        first = delegation(summit, size=2, country="NL")
+        second = delegation(summit, size=1, country="LU")
+        for dossier in (first, second):
+            dossier.measures[0].organisation = org("Police zone")
+        extra = measures.add_measure(
+            first,
+            measure_type=measure_type("patrols"),
+            description="Patrols",
+            organisation=org("Police zone"),
+            start_date=summit.start_date,
+            end_date=summit.end_date,
+            actor=officer(),
+        )
+        extra.decided_at = dt.datetime(2026, 6, 1)
+        federal = measures.add_measure(
+            second,
+            measure_type=measure_type("close_protection"),
+            description="CANARY federal only",
+            organisation=org("Federal Police"),
+            start_date=summit.start_date,
+            end_date=summit.end_date,
+            actor=officer(),
+        )
+        federal.decided_at = dt.datetime(2026, 6, 1)
+        db.session.commit()
+        zone = db.session.scalars(
+            select(Measure.id).where(
+                Measure.organisation_id == org("Police zone").id,
+                Measure.status == MeasureStatus.REQUESTED,
+            )
+        ).all()
+        return summit.id, sorted(zone)
+
+
+def test_a_partner_sees_its_measures_by_event_and_acknowledges_them_at_once(app, login):
+    from conftest import csrf_from
+
+    from dossiers.models import Measure, MeasureStatus
+
+    summit_id, zone_ids = partner_summit(app)
+    partner = login("partner")
+    listing = partner.get("/measures/events/").text
+    assert "Benelux summit" in listing
+    page = partner.get(f"/measures/events/{summit_id}").text
+    assert page.count('name="measure"') == 3 and "CANARY" not in page
+    with app.app_context():  # one of them changed after the page was shown
+        changed = db.session.get(Measure, zone_ids[0])
+        changed.description = "Changed meanwhile"
+        db.session.commit()
+    form = {"seen": re.search(r'name="seen" value="(\d+)"', page).group(1)}
+    for measure_id in zone_ids:
+        form[f"version-{measure_id}"] = re.search(
+            rf'name="version-{measure_id}" value="(\d+)"', page
+        ).group(1)
+    form["measure"] = [str(i) for i in zone_ids]
+    form["csrf_token"] = csrf_from(page)
+    response = partner.client.post(
+        f"/measures/events/{summit_id}", data=form, follow_redirects=True
+    )
+    assert "Acknowledged: 2 measures." in response.text
+    with app.app_context():
+        statuses = [db.session.get(Measure, i).status for i in zone_ids]
+        reports = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "measure.report")
+        ).all()
+    assert statuses[0] is MeasureStatus.REQUESTED  # refused: its page was stale
+    assert statuses[1:] == [MeasureStatus.ACKNOWLEDGED, MeasureStatus.ACKNOWLEDGED]
+    assert len(reports) == 2  # one audit event per measure
+    # The federal police's partner sees its own measure there, never the zone's.
+    dap_page = login("dap").get(f"/measures/events/{summit_id}").text
+    assert dap_page.count('name="measure"') == 1 and "Patrols" not in dap_page
+
+
+def test_an_event_without_a_measure_of_the_partner_is_not_found(app, login):
+    with app.app_context():
+        other = plan(name="Elsewhere")
+        delegation(other, size=1)  # a measure of the federal police only
+        other_id = other.id
+    assert login("partner").get(f"/measures/events/{other_id}").status_code == 404
+    assert login("partner").get("/measures/events/999999").status_code == 404
+    assert "Elsewhere" not in login("partner").get("/measures/events/").text

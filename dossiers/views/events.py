@@ -14,6 +14,7 @@ from ..forms import DelegationsStepForm, EventApprovalForm, EventFilterForm, Eve
 from ..inputs import FIRST_DAY, LAST_DAY, identifier
 from ..labels import options
 from ..models import Event, EventKind
+from ..refusals import Outcomes
 from . import commit
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -137,7 +138,7 @@ def _step_form(**kwargs) -> DelegationsStepForm:
     return form
 
 
-def _say(outcomes: events.Outcomes, done: str) -> None:
+def _say(outcomes: Outcomes, done: str) -> None:
     if outcomes.done:
         flash(done + " " + ", ".join(d.reference for d in outcomes.done), "success")
     for dossier, why in outcomes.refused:

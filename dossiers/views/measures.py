@@ -6,12 +6,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit, freshness, keyset
-from ..access import can_update_measure, load_partner_measure, partner_measure_page
+from ..access import (
+    can_update_measure,
+    load_partner_measure,
+    partner_event_measures,
+    partner_events_page,
+    partner_measure_page,
+)
 from ..clock import today
-from ..forms import MeasureReportForm
-from ..labels import LABELS, options
+from ..forms import AcknowledgeForm, MeasureReportForm
+from ..inputs import identifier
+from ..labels import LABELS, measure_type_name, options
 from ..listings import current_levels
-from ..measures import PARTNER_STEPS, report_on_measure
+from ..measures import PARTNER_STEPS, acknowledge_all, report_on_measure
 from ..models import MeasureStatus
 from . import commit
 
@@ -31,6 +38,51 @@ def index():
         today=today(),
         lifted=lifted,
         args=keyset.filters(),
+    )
+
+
+@bp.get("/events/")
+def events():
+    """The events at which the organisation has current measures, the latest first."""
+    page = partner_events_page(
+        current_user, after=request.args.get("after"), before=request.args.get("before")
+    )
+    return render_template("measures/events.html", page=page, args=keyset.filters())
+
+
+@bp.route("/events/<int:event_id>", methods=["GET", "POST"])
+def event(event_id: int):
+    """The organisation's measures at one event; acknowledge the requested ones at once."""
+    happening, mine = partner_event_measures(event_id, current_user)
+    if request.method == "POST" and AcknowledgeForm().validate_on_submit():
+        wanted = {identifier(value) for value in request.form.getlist("measure")}
+        chosen = [m for m in mine if m.id in wanted]
+        versions = {m.id: request.form.get(f"version-{m.id}", "") for m in chosen}
+        if not chosen:
+            flash(_("Choose at least one measure."), "danger")
+        elif done := commit(
+            lambda: acknowledge_all(chosen, versions, request.form.get("seen", ""), current_user)
+        ):
+            if done.value.done:
+                flash(_("Acknowledged: %(n)d measures.", n=len(done.value.done)), "success")
+            for measure, why in done.value.refused:
+                name = measure_type_name(measure.measure_type.code, measure.measure_type.label)
+                flash(f"{name} ({measure.dossier.reference}): {why}", "warning")
+            return redirect(url_for("measures.event", event_id=event_id))
+    viewed = audit.record(
+        "measure.view",
+        actor=current_user,
+        object_type="event",
+        object_id=happening.id,
+        measures=len(mine),
+    )
+    audit.commit_read()
+    return render_template(
+        "measures/event.html",
+        event=happening,
+        measures=mine,
+        seen=viewed.sequence,
+        requested=MeasureStatus.REQUESTED,
     )
 
 
