@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import audit, casework, statistics, workflow
+from . import audit, casework, measures, statistics, workflow
 from .extensions import db
 from .inputs import counter
 from .keyset import Key
@@ -202,6 +202,21 @@ def _delegations(event: Event) -> list[Dossier]:
             .order_by(Dossier.reference)
         )
     )
+
+
+def apply_standard_sets(event: Event, actor: User) -> Outcomes:
+    """Each open delegation of the event gets its VIPs' standard measures (measures.
+    apply_standard_sets); one that cannot take them says why."""
+    outcomes = Outcomes()
+    for dossier in _delegations(event):
+        try:
+            with db.session.begin_nested():  # a refusal leaves that delegation as it was
+                added = measures.apply_standard_sets(dossier, actor)
+        except Refused as refusal:
+            outcomes.refused.append((dossier, str(refusal)))
+        else:
+            outcomes.done.append((dossier, len(added)))
+    return outcomes
 
 
 def record_event_approval(event: Event, *, on: dt.date, reference: str, actor: User) -> Outcomes:

@@ -266,6 +266,18 @@ class ApprovalForm(VersionedForm, EventApprovalForm):
     """One dossier's approval, carrying the dossier's version."""
 
 
+class StandardMeasureForm(Form):
+    category = SelectField(
+        _l("VIP category"), choices=choices(VipCategory), validators=[InputRequired(REQUIRED)]
+    )
+    measure_type_id = SelectField(
+        _l("Type of measure"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+    )
+    organisation_id = SelectField(
+        _l("Carried out by"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+    )
+
+
 class AcknowledgeForm(Form):
     """A partner acknowledges several measures at once; the chosen measures and the
     versions its page showed come as `measure` and `version-<id>` fields."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from . import audit, freshness
 from .clock import now_utc
@@ -23,7 +25,9 @@ from .models import (
     MeasureType,
     Organisation,
     Person,
+    StandardMeasure,
     User,
+    VipCategory,
 )
 from .refusals import Outcomes, Refused
 
@@ -151,3 +155,95 @@ def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor:
         from_status=previous.value,
         status=status.value,
     )
+
+
+# --- Standard measure sets: per VIP category, proposed for every VIP at an event. ----
+
+
+def standard_sets() -> dict[VipCategory, list[StandardMeasure]]:
+    """Every category's set (an empty list for a category without one)."""
+    lines = db.session.scalars(
+        select(StandardMeasure).options(
+            joinedload(StandardMeasure.measure_type), joinedload(StandardMeasure.organisation)
+        )
+    )
+    sets: dict[VipCategory, list[StandardMeasure]] = {category: [] for category in VipCategory}
+    for line in lines:
+        sets[line.category].append(line)
+    for lines_of_category in sets.values():
+        lines_of_category.sort(key=lambda line: (line.measure_type.label, line.organisation.name))
+    return sets
+
+
+def add_standard(
+    category: VipCategory, measure_type: MeasureType, organisation: Organisation, actor: User
+) -> StandardMeasure:
+    clash = db.session.scalar(
+        select(StandardMeasure.id).where(
+            StandardMeasure.category == category,
+            StandardMeasure.measure_type_id == measure_type.id,
+            StandardMeasure.organisation_id == organisation.id,
+        )
+    )
+    if clash is not None:
+        raise Refused(_l("This category's set has this measure for this partner already."))
+    line = StandardMeasure(category=category, measure_type=measure_type, organisation=organisation)
+    db.session.add(line)
+    db.session.flush()
+    audit.record(
+        "standard_measure.create",
+        actor=actor,
+        object_type="standard_measure",
+        object_id=line.id,
+        category=category.value,
+        type=measure_type.code,
+        organisation_id=organisation.id,
+    )
+    return line
+
+
+def remove_standard(line: StandardMeasure, actor: User) -> None:
+    audit.record(
+        "standard_measure.delete",
+        actor=actor,
+        object_type="standard_measure",
+        object_id=line.id,
+        category=line.category.value,
+    )
+    db.session.delete(line)
+
+
+def apply_standard_sets(dossier: Dossier, actor: User) -> list[Measure]:
+    """Give every VIP of the delegation its category's standard measures for the days of
+    the dossier's event; a measure the VIP already has (same type, same partner, not
+    lifted) is not added twice. Each added measure is audited; adjust them after."""
+    event = dossier.event
+    if event is None:
+        raise Refused(_l("Choose the dossier's event first."))
+    sets = standard_sets()
+    added = []
+    for person in dossier.persons:
+        for line in sets[person.category or VipCategory.OTHER]:
+            if any(
+                m.person_id == person.id
+                and m.measure_type_id == line.measure_type_id
+                and m.organisation_id == line.organisation_id
+                and not m.lifted
+                for m in dossier.measures
+            ):
+                continue
+            added.append(
+                add_measure(
+                    dossier,
+                    measure_type=line.measure_type,
+                    description=str(_l("Standard measure for the event")),
+                    organisation=line.organisation,
+                    start_date=event.start_date,
+                    end_date=event.end_date,
+                    actor=actor,
+                    person=person,
+                )
+            )
+    if not added:
+        raise Refused(_l("Nothing to add: no standard measure is missing for its VIPs."))
+    return added

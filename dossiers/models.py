@@ -434,6 +434,22 @@ class MeasureType(Model):
     active: Mapped[bool] = mapped_column(default=True)
 
 
+class StandardMeasure(Model):
+    """One line of a VIP category's standard set: a measure type and the partner that
+    carries it out, proposed for every VIP of that category at an event."""
+
+    __tablename__ = "standard_measure"
+    __table_args__ = (UniqueConstraint("category", "measure_type_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[VipCategory] = mapped_column(enum_type(VipCategory))
+    measure_type_id: Mapped[int] = mapped_column(ForeignKey("measure_type.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+
+    measure_type: Mapped[MeasureType] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+
 class Measure(Model):
     __tablename__ = "measure"
     __table_args__ = (

@@ -16,7 +16,9 @@ from dossiers.models import (
     Organisation,
     Person,
     Role,
+    StandardMeasure,
     User,
+    VipCategory,
 )
 
 OF, P, A, AD = Role.OFFICER, Role.PARTNER, Role.ANALYST, Role.ADMIN
@@ -51,6 +53,9 @@ EXPECTED = {
     "events.new": {OF},
     "events.edit": {OF},
     "events.detail": {OF},
+    "events.standard_measures": {OF},
+    "events.remove_standard_measure": {OF},
+    "events.apply_standard_measures": {OF},
     "events.approval": {OF},
     "events.step": {OF},
     "measures.index": {P},
@@ -100,7 +105,15 @@ def url_values(app):
         dossier = dossier_in(DossierState.MEASURES_DECIDED)
         measure = dossier.measures[0]
         vip = dossier_in(DossierState.MEASURES_DECIDED, DossierKind.VIP_PROTECTION)
+        line = StandardMeasure(
+            category=VipCategory.MINISTER,
+            measure_type=measure.measure_type,
+            organisation=measure.organisation,
+        )
+        db.session.add(line)
+        db.session.commit()
         return {
+            "line_id": line.id,
             "event_id": vip.event_id,
             "reference": dossier.reference,
             "measure_id": measure.id,

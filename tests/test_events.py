@@ -386,3 +386,89 @@ def test_an_event_without_a_measure_of_the_partner_is_not_found(app, login):
     assert login("partner").get(f"/measures/events/{other_id}").status_code == 404
     assert login("partner").get("/measures/events/999999").status_code == 404
     assert "Elsewhere" not in login("partner").get("/measures/events/").text
+
+
+def test_officers_keep_standard_measure_sets_per_category(app, login):
+    from dossiers.models import StandardMeasure
+
+    session = login("officer")
+    with app.app_context():
+        close, patrols = measure_type("close_protection").id, measure_type("patrols").id
+        dap, zone = org("Federal Police").id, org("Police zone").id
+    head = {"category": "head_of_state", "measure_type_id": close, "organisation_id": dap}
+    assert session.post("/events/standard-measures", data=head).status_code == 302
+    twice = session.post("/events/standard-measures", data=head)
+    assert "has this measure for this partner already" in twice.text
+    minister = {"category": "minister", "measure_type_id": patrols, "organisation_id": zone}
+    session.post("/events/standard-measures", data=minister)
+    page = session.get("/events/standard-measures").text
+    assert "Federal Police DAP" in page and "Police zone" in page
+    with app.app_context():
+        line_id = db.session.scalars(
+            select(StandardMeasure.id).where(StandardMeasure.category == "minister")
+        ).one()
+    session.post(f"/events/standard-measures/{line_id}/remove")
+    with app.app_context():
+        assert [s.category.value for s in db.session.scalars(select(StandardMeasure))] == [
+            "head_of_state"
+        ]
+    assert login("partner").get("/events/standard-measures").status_code == 403
+
+
+def test_the_standard_sets_are_applied_to_a_whole_event_once(app, login):
+    from builders import dossier_in
+
+    from dossiers.models import DossierState, Measure, StandardMeasure
+
+    with app.app_context():
+        db.session.add_all(
+            [
+                StandardMeasure(
+                    category=VipCategory.HEAD_OF_STATE,
+                    measure_type=measure_type("close_protection"),
+                    organisation=org("Federal Police"),
+                ),
+                StandardMeasure(
+                    category=VipCategory.MINISTER,
+                    measure_type=measure_type("patrols"),
+                    organisation=org("Police zone"),
+                ),
+            ]
+        )
+        summit = plan()
+        open_delegation = dossier_in(DossierState.ASSESSMENT, DossierKind.VIP_PROTECTION)
+        open_delegation.event = summit
+        people = [
+            Person(name=n, function="f", category=c, country="BE")
+            for n, c in (
+                ("Head", VipCategory.HEAD_OF_STATE),
+                ("Minister", VipCategory.MINISTER),
+                ("Adviser", VipCategory.OTHER),
+            )
+        ]
+        db.session.add_all(people)
+        db.session.flush()
+        for person in people:
+            casework.link_person(open_delegation, person, officer())
+        waiting = dossier_in(DossierState.INTAKE, DossierKind.VIP_PROTECTION)
+        waiting.event = summit
+        waiting.persons[0].category = VipCategory.HEAD_OF_STATE
+        db.session.commit()
+        summit_id, open_id, waiting_id = summit.id, open_delegation.id, waiting.id
+        before = len(open_delegation.measures)
+    session = login("officer")
+    first = session.post(f"/events/{summit_id}/standard-measures", follow_redirects=True)
+    assert "2 standard measures added." in first.text
+    assert "Measures are added while the dossier is in assessment" in first.text
+    with app.app_context():
+        added = db.session.scalars(
+            select(Measure).where(Measure.dossier_id == open_id).order_by(Measure.id)
+        ).all()[before:]
+        assert [(m.person.name, m.measure_type.code, m.start_date) for m in added] == [
+            ("Head", "close_protection", summit.start_date),
+            ("Minister", "patrols", summit.start_date),
+        ]
+        waiting_measures = select(Measure).where(Measure.dossier_id == waiting_id)
+        assert db.session.scalars(waiting_measures).all() == []
+    again = session.post(f"/events/{summit_id}/standard-measures", follow_redirects=True)
+    assert "no standard measure is missing" in again.text

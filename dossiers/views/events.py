@@ -7,13 +7,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, events, keyset, workflow
+from .. import audit, events, keyset, measures, workflow
 from ..clock import today
 from ..extensions import db
-from ..forms import DelegationsStepForm, EventApprovalForm, EventFilterForm, EventPlanForm
+from ..forms import (
+    DelegationsStepForm,
+    EventApprovalForm,
+    EventFilterForm,
+    EventPlanForm,
+    ReasonForm,
+    StandardMeasureForm,
+)
 from ..inputs import FIRST_DAY, LAST_DAY, identifier
-from ..labels import options
-from ..models import Event, EventKind
+from ..labels import measure_type_name, options
+from ..models import Event, EventKind, StandardMeasure, VipCategory
+from ..reference import active_measure_types, partner_organisations
 from ..refusals import Outcomes
 from . import commit
 
@@ -94,6 +102,62 @@ def _event_form(event: Event | None):
     ):
         return redirect(url_for("events.detail", event_id=saved.value.id))
     return render_template("events/form.html", form=form, event=event)
+
+
+@bp.route("/standard-measures", methods=["GET", "POST"])
+def standard_measures():
+    """The standard measure sets, per VIP category; officers add and remove lines."""
+    form = StandardMeasureForm()
+    types, partners = active_measure_types(), partner_organisations()
+    form.measure_type_id.choices = options(
+        [("", _("Choose a type"))]
+        + [(i, measure_type_name(t.code, t.label)) for i, t in types.items()]
+    )
+    form.organisation_id.choices = options(
+        [("", _("Choose a partner"))] + [(i, o.name) for i, o in partners.items()]
+    )
+    if form.validate_on_submit() and commit(
+        lambda: measures.add_standard(
+            VipCategory(form.category.data),
+            types[form.measure_type_id.data],
+            partners[form.organisation_id.data],
+            current_user,
+        ),
+        _("Added to the set."),
+        field=form.organisation_id,
+    ):
+        return redirect(url_for("events.standard_measures"))
+    return render_template(
+        "events/standard_measures.html", form=form, sets=measures.standard_sets()
+    )
+
+
+@bp.post("/standard-measures/<int:line_id>/remove")
+def remove_standard_measure(line_id: int):
+    """Remove one line of a category's set (measures already given stay as they are)."""
+    line = db.get_or_404(StandardMeasure, line_id)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    commit(lambda: measures.remove_standard(line, current_user), _("Removed from the set."))
+    return redirect(url_for("events.standard_measures"))
+
+
+@bp.post("/<int:event_id>/standard-measures")
+def apply_standard_measures(event_id: int):
+    """Give every VIP of the event's open delegations their category's standard set."""
+    event = db.get_or_404(Event, event_id)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    applied = commit(lambda: events.apply_standard_sets(event, current_user))
+    if applied:
+        for dossier, added in applied.value.done:
+            flash(
+                _("%(ref)s: %(n)d standard measures added.", ref=dossier.reference, n=added),
+                "success",
+            )
+        for dossier, why in applied.value.refused:
+            flash(f"{dossier.reference}: {why}", "warning")
+    return redirect(url_for("events.detail", event_id=event.id))
 
 
 @bp.get("/<int:event_id>")
