@@ -58,6 +58,7 @@ def create_app(config: Any = None) -> Flask:
     # Before any route is added: every <int:…> is then an id in the columns' range.
     app.url_map.converters["int"] = inputs.IdConverter
     logs.register(app)
+    app.before_request(inputs.apply_body_limit)  # before CSRF reads the form
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -91,6 +91,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "events.new": DOSSIER_ROLES,
     "events.edit": DOSSIER_ROLES,
     "events.detail": DOSSIER_ROLES,
+    "events.new_delegation": DOSSIER_ROLES,
     "events.standard_measures": DOSSIER_ROLES,
     "events.remove_standard_measure": DOSSIER_ROLES,
     "events.apply_standard_measures": DOSSIER_ROLES,

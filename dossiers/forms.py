@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -276,6 +277,12 @@ class StandardMeasureForm(Form):
     organisation_id = SelectField(
         _l("Carried out by"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
     )
+
+
+class DelegationForm(Form):
+    title = StringField(_l("Delegation"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    listing = TextAreaField(_l("The list"), validators=[Optional(), Length(max=300_000)])
+    upload = FileField(_l("Or a file (CSV or XLSX)"))
 
 
 class AcknowledgeForm(Form):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
 # Our ids are INTEGER columns: PostgreSQL's (and SQLite's) 32-bit positive range.
@@ -51,3 +52,17 @@ class IdConverter(IntegerConverter):
 
 def within_days(day: dt.date) -> bool:
     return FIRST_DAY <= day <= LAST_DAY
+
+
+# The views that take a file, and the body each accepts; every other request is held
+# to MAX_CONTENT_LENGTH (1 MB). Set before anything reads the body (CSRF does).
+BODY_LIMITS = {"events.new_delegation": 5 * 1024 * 1024 + 512 * 1024}
+
+
+def apply_body_limit() -> None:
+    limit = BODY_LIMITS.get(request.endpoint or "")
+    if limit is None:
+        return
+    if (request.content_length or 0) > limit:
+        abort(413)  # unread: no part of it is spooled to a temporary file
+    request.max_content_length = limit

@@ -78,6 +78,7 @@ ACTIONS = {
     "person.update": _l("Person corrected"),
     "assessment.create": _l("Threat assessment recorded"),
     "event.create": _l("Event created"),
+    "delegation.import": _l("Delegation list imported"),
     "standard_measure.create": _l("Standard measure added to a set"),
     "standard_measure.delete": _l("Standard measure removed from a set"),
     "event.update": _l("Event changed"),

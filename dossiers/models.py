@@ -279,6 +279,9 @@ class DossierPerson(Model):
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True, index=True)
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    # A VIP's own days at the event, from a delegation list (optional).
+    arrival_date: Mapped[dt.date | None] = mapped_column(Date)
+    departure_date: Mapped[dt.date | None] = mapped_column(Date)
 
 
 # Spelled the same in the partial index and in the query (is_open_dossier).

@@ -53,6 +53,7 @@ EXPECTED = {
     "events.new": {OF},
     "events.edit": {OF},
     "events.detail": {OF},
+    "events.new_delegation": {OF},
     "events.standard_measures": {OF},
     "events.remove_standard_measure": {OF},
     "events.apply_standard_measures": {OF},

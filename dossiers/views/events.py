@@ -7,10 +7,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, events, keyset, measures, workflow
+from .. import audit, delegations, events, keyset, measures, workflow
 from ..clock import today
 from ..extensions import db
 from ..forms import (
+    DelegationForm,
     DelegationsStepForm,
     EventApprovalForm,
     EventFilterForm,
@@ -22,7 +23,7 @@ from ..inputs import FIRST_DAY, LAST_DAY, identifier
 from ..labels import measure_type_name, options
 from ..models import Event, EventKind, StandardMeasure, VipCategory
 from ..reference import active_measure_types, partner_organisations
-from ..refusals import Outcomes
+from ..refusals import Outcomes, Refused
 from . import commit
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -158,6 +159,53 @@ def apply_standard_measures(event_id: int):
         for dossier, why in applied.value.refused:
             flash(f"{dossier.reference}: {why}", "warning")
     return redirect(url_for("events.detail", event_id=event.id))
+
+
+@bp.route("/<int:event_id>/delegations/new", methods=["GET", "POST"])
+def new_delegation(event_id: int):
+    """A whole delegation at once: paste or upload its list, see every line checked and
+    matched, correct it, then create the dossier and its persons in one step."""
+    event = db.get_or_404(Event, event_id)
+    form = DelegationForm()  # a body above inputs.BODY_LIMITS was refused with a 413
+    reading = None
+    if form.validate_on_submit():
+        upload = form.upload.data
+        if upload and getattr(upload, "filename", ""):
+            try:
+                form.listing.data = delegations.text_of_file(upload.read(), upload.filename or "")
+            except Refused as refusal:
+                form.upload.errors = [str(refusal)]
+        if not form.upload.errors:
+            reading = delegations.read(form.listing.data or "", event)
+            if reading.error:
+                form.listing.errors = [reading.error]
+            elif "create" in request.form and reading.ready:
+                matches = {
+                    row.number: request.form.get(f"match-{row.number}", "") for row in reading.rows
+                }
+                created = commit(
+                    lambda: delegations.create_delegation(
+                        event, form.title.data or "", reading, matches, current_user
+                    ),
+                    field=form.title,
+                )
+                if created:
+                    flash(
+                        _(
+                            "%(ref)s created with %(n)d persons.",
+                            ref=created.value.reference,
+                            n=len(reading.rows),
+                        ),
+                        "success",
+                    )
+                    return redirect(url_for("events.detail", event_id=event.id))
+    return render_template(
+        "events/delegation.html",
+        event=event,
+        form=form,
+        reading=reading,
+        proposed=delegations.proposed_match,
+    )
 
 
 @bp.get("/<int:event_id>")
