@@ -132,6 +132,8 @@ class Vip:
     delegation: Dossier
     measures: list[Measure] = field(default_factory=list)
     covered: bool = False
+    arrival: dt.date | None = None  # from the delegation list, when it said
+    departure: dt.date | None = None
 
 
 @dataclass
@@ -147,7 +149,7 @@ class Overview:
 
 def overview(event: Event) -> Overview:
     """The event's delegations, VIPs, measures and coverage in a fixed number of queries
-    (four), whatever the event holds."""
+    (five), whatever the event holds."""
     delegations = list(
         db.session.scalars(
             select(Dossier)
@@ -162,12 +164,20 @@ def overview(event: Event) -> Overview:
         )
     )
     covered = {(row[0], row[1]) for row in db.session.execute(protected_at(event))}
+    days = {
+        (link.dossier_id, link.person_id): (link.arrival_date, link.departure_date)
+        for link in db.session.scalars(
+            select(DossierPerson).where(DossierPerson.dossier_id.in_([d.id for d in delegations]))
+        )
+    }
     vips = [
         Vip(
             person=person,
             delegation=dossier,
             measures=[m for m in dossier.measures if m.person_id in (None, person.id)],
             covered=(dossier.id, person.id) in covered,
+            arrival=days.get((dossier.id, person.id), (None, None))[0],
+            departure=days.get((dossier.id, person.id), (None, None))[1],
         )
         for dossier in delegations
         for person in dossier.persons

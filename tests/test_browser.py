@@ -389,3 +389,101 @@ def test_sign_in_and_error_pages_are_accessible(demo_url, browser):
             shot(page, f"a11y-anonymous-{language}-{path.strip('/')}")
     context.close()
     assert all(not found for found in findings.values()), findings
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_a_summit_planned_with_a_whole_delegation(app, base_url, browser, language, tmp_path):
+    """An officer plans a summit, uploads a delegation of 30, corrects the line the
+    preview refuses, applies the standard sets, records the approval and decides the
+    delegation; the local police acknowledges the event's measures in one step."""
+    t = translator(language)
+    step = f"{language}-summit-"
+    start = clock.today() + dt.timedelta(days=10)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=language)
+    page = context.new_page()
+    sign_in(page, base_url, "officer@test.example", app, t=t, step=step)
+    page.goto(f"{base_url}/events/standard-measures")
+    for category, kind, partner in (
+        ("head_of_state", "Close protection", "Federal Police DAP"),
+        ("minister", "Patrols", "Police zone Brussels-Capital-Ixelles"),
+    ):
+        page.get_by_label(t("VIP category")).select_option(category)
+        page.get_by_label(t("Type of measure")).select_option(label=t(kind))
+        page.get_by_label(t("Carried out by")).select_option(label=partner)
+        page.get_by_role("button", name=t("Add"), exact=True).click()
+        page.get_by_text(t("Added to the set.")).wait_for()
+
+    page.goto(f"{base_url}/events/")
+    page.get_by_role("link", name=t("Plan an event")).click()
+    page.get_by_label(t("Name")).fill("Europese Raad / Conseil européen")
+    page.get_by_label(t("Kind of event")).select_option("european_summit")
+    page.get_by_label(t("Starts on")).fill(start.isoformat())
+    page.get_by_label(t("Ends on")).fill((start + dt.timedelta(days=1)).isoformat())
+    page.get_by_label(t("Place")).fill("Brussel, Europagebouw")
+    page.get_by_label(t("Host")).fill("Voorzitterschap van de Raad")
+    page.get_by_role("button", name=t("Save")).click()
+    page.get_by_text(t("Event saved.")).wait_for()
+
+    page.get_by_role("link", name=t("Add a whole delegation")).click()
+    lines = ["name,country,function,category"]
+    lines.append("Président de la République,France,Head of state,head_of_state")
+    lines += [f"Ministre {n},France,Minister,minister" for n in range(9)]
+    lines += [f"Conseiller {n},France,Adviser,other" for n in range(19)]
+    lines.append("Conseiller spécial,France,Adviser,emperor")  # the line to correct
+    listing = tmp_path / "france.csv"
+    listing.write_text("\n".join(lines), encoding="utf-8")
+    page.get_by_label(t("Delegation"), exact=True).fill("France")
+    page.get_by_label(t("Or a file (CSV or XLSX)")).set_input_files(str(listing))
+    page.get_by_role("button", name=t("Preview")).click()
+    page.locator("tr.table-danger").wait_for()
+    assert "emperor" in page.locator("tr.table-danger").inner_text()
+    shot(page, f"{step}01-preview-refuses-a-line")
+    text = page.get_by_label(t("The list")).input_value()
+    page.get_by_label(t("The list")).fill(text.replace("emperor", "other"))
+    page.get_by_role("button", name=t("Preview")).click()
+    page.get_by_role("button", name=t("Create the delegation")).click()
+    page.locator(".alert-success").first.wait_for()
+    reference = f"VIP-{clock.today().year}-0001"
+
+    page.get_by_label(reference).check()
+    page.get_by_label(t("Step")).select_option("start_assessment")
+    page.get_by_role("button", name=t("Apply to the chosen delegations")).click()
+    page.get_by_role("link", name=reference).first.click()
+    page.get_by_role("link", name=t("Record an assessment")).click()
+    page.get_by_label(t("Threat level")).select_option("2")
+    page.get_by_label(t("Summary")).fill("Geen specifieke dreiging / Pas de menace spécifique.")
+    page.get_by_role("button", name=t("Record"), exact=True).click()
+    page.get_by_text(t("Threat assessment recorded.")).wait_for()
+    page.goto(f"{base_url}/events/")
+    page.get_by_role("link", name="Europese Raad / Conseil européen").click()
+    page.get_by_role("button", name=t("Apply the standard measures")).click()
+    page.locator(".alert-success").first.wait_for()
+    page.get_by_label(t("Approved on")).fill(clock.today().isoformat())
+    page.get_by_label(t("Approval reference")).fill("BiZa/2026/42")
+    page.get_by_role("button", name=t("Record for the event")).click()
+    page.get_by_text(t("Approval recorded for:"), exact=False).wait_for()
+    page.get_by_label(reference).check()
+    page.get_by_label(t("Step")).select_option("decide_measures")
+    page.get_by_role("button", name=t("Apply to the chosen delegations")).click()
+    page.get_by_text(
+        t("Done (%(label)s):") % {"label": t("Decide measures")}, exact=False
+    ).wait_for()
+    assert (
+        t("Measures decided")
+        in page.locator("#delegations-heading").locator("..").locator("..").inner_text()
+    )
+    shot(page, f"{step}02-event-page")
+    context.close()
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale=language)
+    page = context.new_page()  # the local police, on a phone
+    sign_in(page, base_url, "partner@test.example", t=t)
+    page.goto(f"{base_url}/measures/events/")
+    page.get_by_role("link", name="Europese Raad / Conseil européen").click()
+    assert page.locator('input[name="measure"]').count() == 9  # the nine ministers' patrols
+    assert "Président de la République" not in page.content()  # the federal police's
+    shot(page, f"{step}03-partner-event-group")
+    page.get_by_role("button", name=t("Acknowledge the chosen measures")).click()
+    page.get_by_text(t("Acknowledged: %(n)d measures.") % {"n": 9}).wait_for()
+    shot(page, f"{step}04-partner-acknowledged")
+    context.close()

@@ -84,6 +84,7 @@ def test_a_delegation_is_previewed_then_created_in_one_step(app, login, summit):
         assert '"rows": 3' in imported.detail
     page = session.get(f"/events/{summit}").text
     assert "Emmanuel Macron" in page
+    assert "24/06/2026 – 26/06/2026" in page  # his own days, from the list
 
 
 def test_a_person_known_from_last_year_is_matched_when_the_officer_confirms(app, login, summit):
