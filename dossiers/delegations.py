@@ -53,6 +53,11 @@ class Reading:
     error: str | None = None  # of the whole list: no header, a wrong column, too long
 
     @property
+    def refused_first(self) -> list[Row]:
+        """The lines to correct at the top of a long list, then the others in order."""
+        return [r for r in self.rows if r.errors] + [r for r in self.rows if not r.errors]
+
+    @property
     def ready(self) -> bool:
         return self.error is None and bool(self.rows) and not any(r.errors for r in self.rows)
 

@@ -123,6 +123,8 @@ def test_a_wrong_line_is_marked_and_nothing_is_created(app, login, summit, line,
     session = login("officer")
     preview = send(session, summit, listing)
     assert message in preview.text
+    table = preview.text.split("<tbody>")[1]
+    assert table.index(message) < table.index("Jean-Noël Barrot")  # the line to fix first
     assert "1 line needs correcting" in preview.text and "Create the delegation" not in preview.text
     forced = send(session, summit, listing, create=True)
     assert forced.status_code == 200
