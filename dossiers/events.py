@@ -8,6 +8,7 @@ import calendar
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, select
@@ -150,18 +151,12 @@ class Overview:
 def overview(event: Event) -> Overview:
     """The event's delegations, VIPs, measures and coverage in a fixed number of queries
     (five), whatever the event holds."""
-    delegations = list(
-        db.session.scalars(
-            select(Dossier)
-            .where(Dossier.event_id == event.id, Dossier.kind == DossierKind.VIP_PROTECTION)
-            .options(
-                selectinload(Dossier.persons),
-                selectinload(Dossier.measures).options(
-                    joinedload(Measure.measure_type), joinedload(Measure.organisation)
-                ),
-            )
-            .order_by(Dossier.reference)
-        )
+    delegations = _delegations(
+        event,
+        selectinload(Dossier.persons),
+        selectinload(Dossier.measures).options(
+            joinedload(Measure.measure_type), joinedload(Measure.organisation)
+        ),
     )
     covered = {(row[0], row[1]) for row in db.session.execute(protected_at(event))}
     days = {
@@ -204,11 +199,13 @@ def months_around(year: int, month: int) -> Sequence[tuple[int, int]]:
     return before, after
 
 
-def _delegations(event: Event) -> list[Dossier]:
+def _delegations(event: Event, *loads: Any) -> list[Dossier]:
+    """The event's VIP dossiers by reference, with what the caller will read loaded."""
     return list(
         db.session.scalars(
             select(Dossier)
             .where(Dossier.event_id == event.id, Dossier.kind == DossierKind.VIP_PROTECTION)
+            .options(*loads)
             .order_by(Dossier.reference)
         )
     )

@@ -10,7 +10,35 @@ from flask import flash
 from flask_babel import gettext as _
 
 from ..extensions import db
+from ..labels import measure_type_name, options
+from ..models import EventKind, MeasureType, Organisation
+from ..reference import active_measure_types, partner_organisations
 from ..refusals import Refused
+
+
+def measure_choices(form: Any) -> tuple[dict[int, MeasureType], dict[int, Organisation]]:
+    """Fill a form's measure type and partner selects; return what their ids stand for."""
+    types, partners = active_measure_types(), partner_organisations()
+    form.measure_type_id.choices = options(
+        [("", _("Choose a type"))]
+        + [(i, measure_type_name(t.code, t.label)) for i, t in types.items()]
+    )
+    form.organisation_id.choices = options(
+        [("", _("Choose a partner"))] + [(i, o.name) for i, o in partners.items()]
+    )
+    return types, partners
+
+
+def event_fields(form: Any) -> dict[str, Any]:
+    """An event form's values, as events.save_event takes them."""
+    return {
+        "name": form.name.data or "",
+        "kind": EventKind(form.kind.data),
+        "start_date": form.start_date.data,
+        "end_date": form.end_date.data,
+        "place": form.place.data or "",
+        "host": form.host.data or "",
+    }
 
 
 def reason_read(form: Any) -> bool:

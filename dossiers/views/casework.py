@@ -23,11 +23,10 @@ from ..forms import (
     PersonSearchForm,
     ReasonForm,
 )
-from ..labels import measure_type_name, options
-from ..models import AssessmentSource, Dossier, EventKind, VipCategory
-from ..reference import active_measure_types, partner_organisations
+from ..labels import options
+from ..models import AssessmentSource, Dossier, VipCategory
 from ..refusals import Refused
-from . import commit, reason_read
+from . import commit, event_fields, measure_choices, reason_read
 
 bp = Blueprint("casework", __name__, url_prefix="/dossiers/<reference>")
 
@@ -173,16 +172,7 @@ def event(reference: str):
     def set_event() -> None:
         freshness.check(dossier, submitted.version.data, submitted.seen.data)
         if creating:
-            chosen = events.save_event(
-                None,
-                name=create.name.data or "",
-                kind=EventKind(create.kind.data),
-                start_date=create.start_date.data,
-                end_date=create.end_date.data,
-                place=create.place.data or "",
-                host=create.host.data or "",
-                actor=current_user,
-            )
+            chosen = events.save_event(None, **event_fields(create), actor=current_user)
         else:
             chosen = events.known_event(choose.event_id.data)
         casework.set_event(dossier, chosen, current_user)
@@ -221,14 +211,7 @@ def new_measure(reference: str):
     """Add a protection measure for a partner organisation."""
     dossier = load_dossier(reference, current_user)
     form = MeasureForm()
-    types, partners = active_measure_types(), partner_organisations()
-    form.measure_type_id.choices = options(
-        [("", _("Choose a type"))]
-        + [(i, measure_type_name(t.code, t.label)) for i, t in types.items()]
-    )
-    form.organisation_id.choices = options(
-        [("", _("Choose a partner"))] + [(i, o.name) for i, o in partners.items()]
-    )
+    types, partners = measure_choices(form)
     form.person_id.choices = _person_choices(dossier)
     if request.method == "GET":
         form.start_date.data = today()

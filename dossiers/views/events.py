@@ -20,11 +20,10 @@ from ..forms import (
     StandardMeasureForm,
 )
 from ..inputs import FIRST_DAY, LAST_DAY, identifier
-from ..labels import measure_type_name, options
+from ..labels import options
 from ..models import Event, EventKind, StandardMeasure, VipCategory
-from ..reference import active_measure_types, partner_organisations
 from ..refusals import Outcomes, Refused
-from . import commit
+from . import commit, event_fields, measure_choices
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
@@ -87,16 +86,7 @@ def _event_form(event: Event | None):
     form = EventPlanForm(obj=event)
     if form.validate_on_submit() and (
         saved := commit(
-            lambda: events.save_event(
-                event,
-                name=form.name.data or "",
-                kind=EventKind(form.kind.data),
-                start_date=form.start_date.data,
-                end_date=form.end_date.data,
-                place=form.place.data or "",
-                host=form.host.data or "",
-                actor=current_user,
-            ),
+            lambda: events.save_event(event, **event_fields(form), actor=current_user),
             _("Event saved."),
             field=form.end_date,
         )
@@ -109,14 +99,7 @@ def _event_form(event: Event | None):
 def standard_measures():
     """The standard measure sets, per VIP category; officers add and remove lines."""
     form = StandardMeasureForm()
-    types, partners = active_measure_types(), partner_organisations()
-    form.measure_type_id.choices = options(
-        [("", _("Choose a type"))]
-        + [(i, measure_type_name(t.code, t.label)) for i, t in types.items()]
-    )
-    form.organisation_id.choices = options(
-        [("", _("Choose a partner"))] + [(i, o.name) for i, o in partners.items()]
-    )
+    types, partners = measure_choices(form)
     if form.validate_on_submit() and commit(
         lambda: measures.add_standard(
             VipCategory(form.category.data),
