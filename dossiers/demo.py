@@ -3,8 +3,9 @@
 Its random.Random generators are seeded on purpose (bandit B311 marked): the data is
 made up and must come out the same every time; nothing in it is a secret.
 
-Same seed, same data: the only randomness is a seeded random.Random per year. The
-account passwords are the one exception: they are drawn fresh and printed once.
+Same seed, same data: the only randomness is a seeded random.Random per year. Two
+exceptions: the account passwords are drawn fresh and printed once, and the one summit
+in preparation is placed three weeks after the day of seeding.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from . import casework, workflow
+from . import casework, clock, events, measures, workflow
 from .accounts import create_user, issue_enrolment_code
 from .auth import must_enrol
 from .extensions import db
@@ -50,6 +51,17 @@ ORGANISATIONS = [
     ("Police zone Liège", OrganisationKind.LOCAL_POLICE),
     ("Police zone Charleroi", OrganisationKind.LOCAL_POLICE),
 ]
+# The officers' standard measure sets: heads of state and government get close
+# protection and escorts from the federal police, ministers an escort from the zone;
+# every delegation also has a perimeter around its hotel, which covers the others.
+STANDARD_SETS = [
+    (VipCategory.HEAD_OF_STATE, "close_protection", "Federal Police DAP"),
+    (VipCategory.HEAD_OF_STATE, "escort", "Federal Police DAP"),
+    (VipCategory.HEAD_OF_GOVERNMENT, "close_protection", "Federal Police DAP"),
+    (VipCategory.HEAD_OF_GOVERNMENT, "escort", "Federal Police DAP"),
+    (VipCategory.MINISTER, "escort", "Police zone Brussels-Capital-Ixelles"),
+]
+SET_CATEGORIES = {category for category, _, _ in STANDARD_SETS}
 LOCAL_ZONES = [name for name, kind in ORGANISATIONS if kind is OrganisationKind.LOCAL_POLICE]
 
 ACCOUNTS = [
@@ -257,6 +269,7 @@ def seed(echo: Callable[[str], None]) -> tuple[dict[str, str], dict[str, str]]:
             codes[email] = issue_enrolment_code(user, None)
         users.setdefault(role, user)
     seeder = _Seeder(users[Role.OFFICER], orgs, types)
+    seeder.standard_sets()
     vip_pool = seeder.vip_pool()
     previous: list[Person] = []
     for year, plan in PLANS.items():
@@ -264,6 +277,8 @@ def seed(echo: Callable[[str], None]) -> tuple[dict[str, str], dict[str, str]]:
         previous = seeder.threatened_persons(year, plan, previous)
         echo(f"  {year}: VIP protection")
         seeder.vip_events(year, plan, vip_pool)
+    echo("  a summit in preparation")
+    seeder.summit_in_preparation(vip_pool, clock.today())
     return passwords, codes
 
 
@@ -499,6 +514,11 @@ class _Seeder:
         db.session.flush()
         return {"heads": heads, "others": others}
 
+    def standard_sets(self) -> None:
+        for category, code, org in STANDARD_SETS:
+            measures.add_standard(category, self.types[code], self.orgs[org], self.officer)
+        db.session.flush()
+
     def vip_events(self, year: int, plan: YearPlan, pool: dict[str, list[Person]]) -> None:
         rng = random.Random(year * 7)  # nosec B311
         number = 0
@@ -506,28 +526,26 @@ class _Seeder:
             for index in range(count):
                 number += 1
                 start = dt.date(year, 1, 10) + dt.timedelta(days=(number * 347) % 340)
-                event = Event(
-                    name=f"{_event_title(kind)} {year} #{index + 1}",
-                    kind=kind,
-                    start_date=start,
-                    end_date=start + dt.timedelta(days=1),
-                    place=PLACES[number % len(PLACES)],
+                title = f"{_event_title(kind)} {year} #{index + 1}"
+                event = self._event(kind, title, start, number)
+                delegates = _delegates(
+                    pool, _share(heads, count, index), _share(others, count, index), rng
                 )
-                db.session.add(event)
-                delegates = rng.sample(pool["heads"], _share(heads, count, index)) + rng.sample(
-                    pool["others"], _share(others, count, index)
-                )
-                self._vip_dossier(event, delegates, rng)
+                approved = start - dt.timedelta(days=10)
+                for country, persons in _by_country(delegates):
+                    dossier = self._delegation(event, country, persons, rng)
+                    dossier.approval_date = approved
+                    dossier.approval_reference = f"BiZa/{year}/{number:03d}"
+                    db.session.flush()
+                    self._move(dossier, "decide_measures", approved + dt.timedelta(days=1))
+                    for measure in dossier.measures:
+                        measure.status = MeasureStatus.IN_EXECUTION
+                    over = event.end_date + dt.timedelta(days=1)
+                    self._move(dossier, "close", over, "The event is over.")
         if year == 2023:
             # A state visit whose protection was not needed: it counts nowhere.
-            visit = Event(
-                name="State visit 2023",
-                kind=EventKind.STATE_VISIT,
-                start_date=dt.date(2023, 5, 15),
-                end_date=dt.date(2023, 5, 16),
-                place="Brussels – Royal Palace",
-            )
-            db.session.add(visit)
+            visit = self._event(EventKind.STATE_VISIT, "State visit 2023", dt.date(2023, 5, 15), 0)
+            visit.place = "Brussels – Royal Palace"
             dossier = self._dossier(
                 DossierKind.VIP_PROTECTION, visit.name, dt.date(2023, 4, 20), None
             )
@@ -537,9 +555,59 @@ class _Seeder:
                 dossier, "close_without_measures", dt.date(2023, 5, 2), "The visit was cancelled."
             )
 
-    def _vip_dossier(self, event: Event, delegates: list[Person], rng: random.Random) -> None:
-        opened = event.start_date - dt.timedelta(days=30)
-        dossier = self._dossier(DossierKind.VIP_PROTECTION, event.name, opened, None)
+    def summit_in_preparation(self, pool: dict[str, list[Person]], today: dt.date) -> None:
+        """A summit three weeks ahead, halfway through its planning: three delegations
+        decided and sent to their partners, three still in assessment with their standard
+        measures proposed, one at intake without any, so that the event pages, the
+        coverage and the partners' event groups have work in them."""
+        rng = random.Random(2026)  # nosec B311
+        start = today + dt.timedelta(days=21)
+        event = self._event(EventKind.EUROPEAN_SUMMIT, "European Council – next summit", start, 0)
+        opened = today - dt.timedelta(days=9)
+        groups = _by_country(_delegates(pool, 14, 49, rng))
+        delegations = [
+            self._delegation(event, country, persons, rng, opened=opened, assessed_after=3)
+            for country, persons in groups[:6]
+        ]
+        country, persons = groups[6]
+        at_intake = self._dossier(
+            DossierKind.VIP_PROTECTION, f"{event.name} – {country}", opened, None
+        )
+        at_intake.event = event
+        self._link_all(at_intake, persons)
+        events.record_event_approval(
+            event, on=today - dt.timedelta(days=2), reference="BiZa/summit/001", actor=self.officer
+        )
+        for dossier in delegations[:3]:
+            self._move(dossier, "decide_measures", today - dt.timedelta(days=1))
+
+    def _event(self, kind: EventKind, name: str, start: dt.date, number: int) -> Event:
+        event = Event(
+            name=name,
+            kind=kind,
+            start_date=start,
+            end_date=start + dt.timedelta(days=1),
+            place=PLACES[number % len(PLACES)],
+            host=_event_host(kind),
+        )
+        db.session.add(event)
+        return event
+
+    def _delegation(
+        self,
+        event: Event,
+        country: str,
+        delegates: list[Person],
+        rng: random.Random,
+        opened: dt.date | None = None,
+        assessed_after: int = 10,
+    ) -> Dossier:
+        """One country's delegation: assessed, a perimeter around its hotel for the whole
+        delegation, and the standard measures of its VIPs' categories."""
+        opened = opened or event.start_date - dt.timedelta(days=30)
+        dossier = self._dossier(
+            DossierKind.VIP_PROTECTION, f"{event.name} – {country}", opened, None
+        )
         dossier.event = event
         self._link_all(dossier, delegates)
         self._move(dossier, "start_assessment", opened + dt.timedelta(days=1))
@@ -547,48 +615,62 @@ class _Seeder:
             dossier,
             source=AssessmentSource.OCAM,
             level=rng.choice([2, 3]),
-            assessed_on=opened + dt.timedelta(days=10),
+            assessed_on=opened + dt.timedelta(days=assessed_after),
             review_on=None,
-            summary="General threat picture for the event.",
+            summary="General threat picture for the event and the delegation.",
             actor=self.officer,
         )
         self._measure(
             dossier,
             "perimeter",
-            "Federal Police DAP",
+            LOCAL_ZONES[0],
             event.start_date,
             event.end_date,
-            "Security perimeter around the venue.",
+            "Perimeter around the delegation's hotel.",
+            status=MeasureStatus.REQUESTED,
         )
-        self._measure(
-            dossier,
-            "escort",
-            "Federal Police DAP",
-            event.start_date,
-            event.end_date,
-            "Escorts between airport, hotel and venue.",
-        )
-        for person in delegates:
-            if person.category in (VipCategory.HEAD_OF_STATE, VipCategory.HEAD_OF_GOVERNMENT):
-                self._measure(
-                    dossier,
-                    "close_protection",
-                    "Federal Police DAP",
-                    event.start_date,
-                    event.end_date,
-                    "Close protection from arrival to departure.",
-                    person=person,
-                )
-        dossier.approval_date = opened + dt.timedelta(days=20)
-        dossier.approval_reference = f"BiZa/{event.start_date:%Y}/{dossier.sequence:04d}"
         db.session.flush()
-        self._move(dossier, "decide_measures", opened + dt.timedelta(days=21))
-        self._move(dossier, "close", event.end_date + dt.timedelta(days=1), "The event is over.")
+        if any(person.category in SET_CATEGORIES for person in delegates):
+            measures.apply_standard_sets(dossier, self.officer)
+        return dossier
+
+
+def _delegates(
+    pool: dict[str, list[Person]], heads: int, others: int, rng: random.Random
+) -> list[Person]:
+    """Whole delegations rather than people scattered over every country: country after
+    country in one drawn order, its heads and its other members, up to the numbers."""
+    order = {country: rng.random() for country in COUNTRIES}
+    return [
+        person
+        for wanted, people in ((heads, pool["heads"]), (others, pool["others"]))
+        for person in sorted(people, key=lambda p: order[p.country or ""])[:wanted]
+    ]
+
+
+def _by_country(delegates: list[Person]) -> list[tuple[str, list[Person]]]:
+    """The delegates as delegations, one per country, in the order of COUNTRIES."""
+    return [
+        (country, [p for p in delegates if p.country == country])
+        for country in COUNTRIES
+        if any(p.country == country for p in delegates)
+    ]
 
 
 def _share(total: int, parts: int, index: int) -> int:
     """Split total into parts that differ by at most one."""
     return total // parts + (1 if index < total % parts else 0)
+
+
+def _event_host(kind: EventKind) -> str:
+    return {
+        EventKind.EU_MINISTERIAL_COUNCIL: "Council of the EU – presidency",
+        EventKind.NATO_MINISTERIAL: "NATO",
+        EventKind.EUROPEAN_SUMMIT: "European Council",
+        EventKind.NATO_SUMMIT: "NATO",
+        EventKind.STATE_VISIT: "Royal Palace",
+        EventKind.OTHER: "",
+    }[kind]
 
 
 def _event_title(kind: EventKind) -> str:

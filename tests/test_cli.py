@@ -163,6 +163,40 @@ def test_demo_has_work_for_every_role(demo_app):
         )
 
 
+def test_demo_plans_its_events_as_delegations_with_the_standard_sets(demo_app):
+    from dossiers import clock, events
+    from dossiers.models import DossierState, Event, StandardMeasure
+
+    with demo_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StandardMeasure)) > 0
+        summit = db.session.scalars(
+            select(Event).where(Event.start_date > clock.today())
+        ).one()  # the summit in preparation
+        plan = events.overview(summit)
+        states = {d.state for d in plan.delegations}
+        assert {
+            DossierState.MEASURES_DECIDED,
+            DossierState.ASSESSMENT,
+            DossierState.INTAKE,
+        } <= states
+        for delegation in plan.delegations:
+            assert len({p.country for p in delegation.persons}) == 1  # one country each
+        # Still being planned: its coverage shows who is not protected yet, first.
+        assert 0 < len(plan.uncovered) < len(plan.vips)
+        assert not plan.vips[0].covered
+        # The heads of the decided delegations have their category's standard measures.
+        decided = [d for d in plan.delegations if d.state is DossierState.MEASURES_DECIDED]
+        heads = [(d, p) for d in decided for p in d.persons if p.category.value == "head_of_state"]
+        assert heads
+        for delegation, head in heads:
+            own = {m.measure_type.code for m in delegation.measures if m.person_id == head.id}
+            assert own == {"close_protection", "escort"}
+        past = db.session.scalars(
+            select(Dossier).where(Dossier.event_id.is_not(None), Dossier.event_id != summit.id)
+        ).all()
+        assert all(len({p.country for p in d.persons}) == 1 for d in past)
+
+
 def test_seed_demo_refuses_production(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
