@@ -53,7 +53,8 @@ def main() -> None:
     with app.app_context():
         from sqlalchemy import func
 
-        from dossiers.models import Dossier, DossierPerson
+        from dossiers import clock
+        from dossiers.models import Dossier, DossierPerson, Event
 
         busiest = db.session.scalar(
             select(Dossier.reference)
@@ -63,6 +64,7 @@ def main() -> None:
             .order_by(func.count().desc(), Dossier.id)
             .limit(1)
         )
+        summit = db.session.scalar(select(Event.id).where(Event.start_date > clock.today()))
     officer = signed_in(app, "officer@demo.example")
     partner = signed_in(app, "partner@demo.example")
     admin = signed_in(app, "admin@demo.example")
@@ -72,6 +74,10 @@ def main() -> None:
         ("dossier list", officer, "/dossiers/"),
         ("dossier page", officer, f"/dossiers/{busiest}"),
         ("partner's measures", partner, "/measures/"),
+        ("events list", officer, "/events/"),
+        ("event page", officer, f"/events/{summit}"),
+        ("partner's events", partner, "/measures/events/"),
+        ("partner's event group", partner, f"/measures/events/{summit}"),
         ("yearly report", officer, "/statistics/2023"),
         ("drill-down", officer, "/statistics/2023/figures/protected_attendances"),
         ("audit log", admin, "/admin/audit"),

@@ -123,9 +123,24 @@ def facts(url: str, last_year: int) -> dict:
             ),
             {"deep": min(1000, total * 3 // 4)},  # forty pages in, where there are forty
         ).one()
+        summit = connection.scalar(
+            text("SELECT id FROM event WHERE name = :name"), {"name": "Benchmark summit"}
+        )
+        # Known VIPs for half an uploaded list: a delegation list names people seen before.
+        known = list(
+            connection.scalars(
+                text("SELECT name FROM person WHERE category IS NOT NULL ORDER BY id LIMIT 150")
+            )
+        )
     engine.dispose()
     opened_on = deep[0] if isinstance(deep[0], dt.date) else dt.date.fromisoformat(str(deep[0]))
-    return {"reference": reference, "name": name, "deep": encode([opened_on, deep[1]])}
+    return {
+        "reference": reference,
+        "name": name,
+        "deep": encode([opened_on, deep[1]]),
+        "summit": summit,
+        "known": known,
+    }
 
 
 def hey(port: int, path: str, cookie: str, seconds: float, concurrency: int) -> dict:
@@ -224,6 +239,10 @@ def pages_for(where: dict, year: int) -> list[tuple[str, str, str]]:
         ("dossier list, by reference", "officer", f"/dossiers/?q={where['reference']}"),
         ("dossier page", "officer", f"/dossiers/{where['reference']}"),
         ("partner's measures", "partner", "/measures/"),
+        ("events list", "officer", "/events/"),
+        ("event page (300 VIPs, 600 measures)", "officer", f"/events/{where['summit']}"),
+        ("partner's events", "partner", "/measures/events/"),
+        ("partner's event group (600 measures)", "partner", f"/measures/events/{where['summit']}"),
         ("dashboard", "officer", "/dashboard/"),
         ("yearly report", "analyst", f"/statistics/{year}"),
         (
@@ -233,6 +252,46 @@ def pages_for(where: dict, year: int) -> list[tuple[str, str, str]]:
         ),
         ("audit log", "admin", "/admin/audit"),
     ]
+
+
+def delegation_list(known: list[str], round_: int, rows: int = 300) -> str:
+    """A summit's delegation list of `rows` lines: half people known from earlier events,
+    half new, every category, travel days around the event."""
+    categories = ("head_of_state", "head_of_government", "minister", "other")
+    lines = ["name,country,function,category,arrival,departure"]
+    start = clock.today() + dt.timedelta(days=21)
+    for n in range(rows):
+        name = known[n // 2 % len(known)] if n % 2 and known else f"Upload {round_}-{n} Delegate"
+        arrival = start - dt.timedelta(days=n % 2)
+        lines.append(
+            f"{name},Country {n % 60},Delegate,{categories[n % 4]},"
+            f"{arrival.isoformat()},{(start + dt.timedelta(days=1)).isoformat()}"
+        )
+    return "\n".join(lines)
+
+
+def upload_times(client: Client, where: dict, rounds: int) -> dict:
+    """A 300-line delegation list posted for its preview, then created, as an officer
+    does it: the seconds of each step, the median round of their sum."""
+    path = f"/events/{where['summit']}/delegations/new"
+    runs = []
+    for round_ in range(rounds):
+        form = {"title": f"Upload {round_}", "listing": delegation_list(where["known"], round_)}
+        client.request("GET", path)
+        began = time.perf_counter()
+        status, page, _ = client.request("POST", path, form)
+        previewed = time.perf_counter()
+        if status != 200 or "300 persons are ready." not in page:
+            raise SystemExit(f"the preview answered {status} without its 300 persons ready")
+        status, _, headers = client.request("POST", path, {**form, "create": "1"})
+        done = time.perf_counter()
+        if status != 302 or not headers.get("Location", "").endswith(f"/events/{where['summit']}"):
+            raise SystemExit(f"creating the delegation answered {status}, not the event page")
+        runs.append({"preview": previewed - began, "commit": done - previewed})
+    ordered = sorted(runs, key=lambda r: r["preview"] + r["commit"])
+    chosen = dict(ordered[len(ordered) // 2])
+    chosen["rounds"] = [round(r["preview"] + r["commit"], 2) for r in runs]
+    return chosen
 
 
 def median_round(rounds: list[dict]) -> dict:
@@ -264,10 +323,12 @@ def measure(kind: str, args, folder: Path) -> list[dict]:
             servers.append(server)
             setup["port"] = port
             setup["cookies"] = {}
+            setup["clients"] = {}
             for role in ("officer", "admin", "analyst", "partner"):
                 client = Client(port)
                 client.sign_in(f"{role}@bench.example", setup["ready"]["secrets"][role])
                 setup["cookies"][role] = client.cookie
+                setup["clients"][role] = client
             setup["pages"] = {}
         for index, (name, role, _) in enumerate(pages_for(setups[0]["where"], year)):
             rounds: dict[int, list[dict]] = {s["factor"]: [] for s in setups}
@@ -296,6 +357,15 @@ def measure(kind: str, args, folder: Path) -> list[dict]:
                     f"{setup['pages'][name]['rps']:.0f} req/s {setup['pages'][name]['rounds']}",
                     flush=True,
                 )
+        # Last, as it adds delegations to the summit the pages above showed.
+        for setup in setups:
+            setup["upload"] = upload_times(setup["clients"]["officer"], setup["where"], args.rounds)
+            print(
+                f"  {kind} F={setup['factor']} 300-line delegation upload: "
+                f"{setup['upload']['preview']:.2f} s preview + "
+                f"{setup['upload']['commit']:.2f} s commit {setup['upload']['rounds']}",
+                flush=True,
+            )
     finally:
         for server in servers:
             server.terminate()
@@ -311,6 +381,7 @@ def measure(kind: str, args, folder: Path) -> list[dict]:
                 "years": args.years,
                 "seed_seconds": setup["ready"]["seed_seconds"],
                 "pages": setup["pages"],
+                "upload": setup["upload"],
                 "hello": median_round(hello_rounds),
                 "report_sql": report_sql_ratio(env, year),
                 "export_memory": {

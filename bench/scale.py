@@ -1,9 +1,11 @@
 """A large, realistic data set for measuring: F times the demo's yearly volume over N
 years, written with bulk inserts (one statement per table and year).
 
-Persons are shared between dossiers over the years, VIPs attend many events, measures,
-assessments, transitions and audit events come with every dossier, and the audit chain
-is as valid as one written by the app (`flask audit verify` passes).
+Persons are shared between dossiers over the years; VIPs attend many events, each in
+their country's delegation with the demo's standard measures; one summit ahead holds
+300 VIPs with 600 measures for `make bench` to open. Measures, assessments, transitions
+and audit events come with every dossier, and the audit chain is as valid as one
+written by the app (`flask audit verify` passes).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import func, insert, select, text, update
 
 from dossiers import clock, names
 from dossiers.audit import GENESIS, digest
-from dossiers.demo import FIRST_NAMES, LAST_NAMES
+from dossiers.demo import FIRST_NAMES, LAST_NAMES, LOCAL_ZONES, STANDARD_SETS
 from dossiers.extensions import db
 from dossiers.models import (
     AuditEvent,
@@ -38,6 +40,7 @@ from dossiers.models import (
     PersonNameSuffix,
     ReferenceCounter,
     Role,
+    StandardMeasure,
     ThreatAssessment,
     Transition,
     User,
@@ -47,7 +50,8 @@ from dossiers.models import (
 
 TP_PER_YEAR = 80  # the demo's threatened-person dossiers a year, with and without measures
 EVENTS_PER_YEAR = 40
-DELEGATES_PER_EVENT = 40
+COUNTRIES = 60
+BENCH_SUMMIT = "Benchmark summit"
 KINDS = (
     [EventKind.EU_MINISTERIAL_COUNCIL] * 6
     + [EventKind.NATO_MINISTERIAL] * 2
@@ -152,21 +156,27 @@ def seed_scale(
         db.session.scalars(select(Organisation.id).where(Organisation.kind != "crisis_centre"))
     )
     types = {t.code: t.id for t in db.session.scalars(select(MeasureType))}
+    orgs = {o.name: o.id for o in db.session.scalars(select(Organisation))}
     rng = random.Random(20240101)  # nosec B311
     chain = _Chain()
-    vips = _persons(
-        [
-            {
-                "name": f"VIP {n}",
-                "function": "Delegate",
-                "category": rng.choice(list(VipCategory)),
-                "country": f"Country {n % 60}",
-                "version": 1,
-                "created_at": dt.datetime(last_year, 1, 1),
-            }
-            for n in range(max(200, int(600 * factor**0.5)))
-        ],
-    )
+    # Each country's VIPs: a tenth heads of state, a tenth heads of government, the
+    # others ministers and delegation members; at F=1 ten per country.
+    categories = [VipCategory.HEAD_OF_STATE, VipCategory.HEAD_OF_GOVERNMENT]
+    categories += [VipCategory.MINISTER] * 4 + [VipCategory.OTHER] * 4
+    people = [
+        {
+            "name": _name(rng),
+            "function": "Delegate",
+            "category": categories[n // COUNTRIES % len(categories)],
+            "country": f"Country {n % COUNTRIES}",
+            "version": 1,
+            "created_at": dt.datetime(last_year, 1, 1),
+        }
+        for n in range(max(COUNTRIES * 10, int(600 * factor**0.5)))
+    ]
+    vips: dict[str, list[tuple[int, VipCategory]]] = {}
+    for person_id, person in zip(_persons(people), people, strict=True):
+        vips.setdefault(person["country"], []).append((person_id, person["category"]))
     known: list[int] = []
     made = {"dossiers": 0, "events": 0}
     for year in range(last_year - years + 1, last_year + 1):
@@ -174,7 +184,7 @@ def seed_scale(
             year, int(TP_PER_YEAR * factor), rng, officer, partners, types, known, chain
         )
         made["events"] += _vip(
-            year, int(EVENTS_PER_YEAR * factor), rng, officer, types, vips, chain
+            year, int(EVENTS_PER_YEAR * factor), rng, officer, types, orgs, vips, chain
         )
         chain.flush()
         db.session.commit()
@@ -197,6 +207,10 @@ def seed_scale(
         )
         chain.flush()
         db.session.commit()
+    _bench_summit(rng, officer, types, orgs, vips, chain)
+    made["events"] += 1
+    chain.flush()
+    db.session.commit()
     refresh_review_dates(db.session.connection())  # bulk inserts pass by the listeners
     db.session.commit()
     _refresh_planner_statistics()
@@ -227,6 +241,14 @@ def _reference_data() -> None:
         db.session.add_all(Organisation(name=name, kind=kind) for name, kind in ORGANISATIONS)
     present = set(db.session.scalars(select(MeasureType.code)))
     db.session.add_all(t for t in standard_measure_types() if t.code not in present)
+    db.session.flush()
+    if not db.session.scalar(select(func.count()).select_from(StandardMeasure)):
+        types = {t.code: t for t in db.session.scalars(select(MeasureType))}
+        orgs = {o.name: o for o in db.session.scalars(select(Organisation))}
+        db.session.add_all(
+            StandardMeasure(category=category, measure_type=types[code], organisation=orgs[org])
+            for category, code, org in STANDARD_SETS
+        )
     if not db.session.scalar(select(User.id).where(User.role == Role.OFFICER)):
         import secrets
 
@@ -393,7 +415,10 @@ def _threatened(year, count, rng, officer, partners, types, known, chain, days_i
     return count
 
 
-def _vip(year, count, rng, officer, types, vips, chain) -> int:
+def _vip(year, count, rng, officer, types, orgs, vips, chain) -> int:
+    """The year's events, each with a delegation dossier per country (two to ten
+    countries, two to six of each country's VIPs), as an officer plans them: a perimeter
+    around each delegation's hotel and every VIP's standard measures (sets of the demo)."""
     events = []
     for n in range(count):
         start = dt.date(year, 1, 5) + dt.timedelta(days=rng.randrange(350))
@@ -404,68 +429,116 @@ def _vip(year, count, rng, officer, types, vips, chain) -> int:
                 "start_date": start,
                 "end_date": start + dt.timedelta(days=1),
                 "place": "Brussels",
+                "host": "Council of the EU",
             }
         )
     event_ids = _ids(Event, events)
-    base = 1000  # VIP references of a year start here, clear of the app's own numbering
-    rows = [
-        {
-            "reference": f"VIP-{year}-{base + n:04d}",
-            "kind": DossierKind.VIP_PROTECTION,
-            "year": year,
-            "sequence": base + n,
-            "title": e["name"],
-            "opened_on": e["start_date"] - dt.timedelta(days=20),
-            "state": DossierState.CLOSED,
-            "ground": None,
-            "lead_officer_id": officer,
-            "event_id": event_id,
-            "approval_date": e["start_date"] - dt.timedelta(days=5),
-            "approval_reference": "BiZa",
-            "closed_on": e["end_date"],
-            "closure_reason": "Event over",
-            "version": 1,
-            "created_at": dt.datetime.combine(e["start_date"], dt.time(8)),
-        }
-        for n, (event_id, e) in enumerate(zip(event_ids, events, strict=True), start=1)
+    plans = [
+        (event_id, event, country, rng.sample(vips[country], rng.randint(2, 6)))
+        for event_id, event in zip(event_ids, events, strict=True)
+        for country in rng.sample(sorted(vips), rng.randint(2, 10))
     ]
-    ids = _ids(Dossier, rows)
-    _counter(DossierKind.VIP_PROTECTION, year, base + count)
-    links, measures = [], []
-    for dossier_id, row in zip(ids, rows, strict=True):
-        for person in rng.sample(vips, min(DELEGATES_PER_EVENT, len(vips))):
-            links.append(
-                {"dossier_id": dossier_id, "person_id": person, "added_at": row["created_at"]}
-            )
-        measures.append(
+    _delegations(year, plans, officer, types, orgs, chain, live=False)
+    return count
+
+
+def _bench_summit(rng, officer, types, orgs, vips, chain) -> None:
+    """The summit `make bench` opens: three weeks ahead, 30 delegations of 10 VIPs, each
+    VIP with close protection and an escort by the federal police (600 measures)
+    decided and waiting for the partner: the same summit at every factor."""
+    start = clock.today() + dt.timedelta(days=21)
+    summit = {
+        "name": BENCH_SUMMIT,
+        "kind": EventKind.EUROPEAN_SUMMIT,
+        "start_date": start,
+        "end_date": start + dt.timedelta(days=1),
+        "place": "Brussels – Europa building",
+        "host": "European Council",
+    }
+    (summit_id,) = _ids(Event, [summit])
+    plans = [(summit_id, summit, country, vips[country][:10]) for country in sorted(vips)[:30]]
+    _delegations(start.year, plans, officer, types, orgs, chain, live=True, every_vip=True)
+
+
+def _delegations(year, plans, officer, types, orgs, chain, *, live, every_vip=False) -> None:
+    """One VIP dossier per (event, country, persons): closed after a past event, or with
+    its measures decided and waiting for the partners before a coming one."""
+    counter = db.session.get(ReferenceCounter, (DossierKind.VIP_PROTECTION, year))
+    base = max(1000, counter.last_sequence if counter else 0)  # clear of the app's numbering
+    rows = []
+    for n, (event_id, event, country, _) in enumerate(plans, start=base + 1):
+        created = dt.datetime.combine(event["start_date"] - dt.timedelta(days=20), dt.time(8))
+        rows.append(
             {
-                "dossier_id": dossier_id,
-                "measure_type_id": types["perimeter"],
-                "description": "Perimeter",
-                "organisation_id": None,
-                "person_id": None,
-                "start_date": row["closed_on"],
-                "end_date": row["closed_on"],
-                "status": MeasureStatus.LIFTED,
-                "execution_note": "",
-                "decided_at": row["created_at"],
-                "created_at": row["created_at"],
-                "updated_at": row["created_at"],
+                "reference": f"VIP-{year}-{n:04d}",
+                "kind": DossierKind.VIP_PROTECTION,
+                "year": year,
+                "sequence": n,
+                "title": f"{event['name']} – {country}",
+                "opened_on": created.date(),
+                "state": DossierState.MEASURES_DECIDED if live else DossierState.CLOSED,
+                "ground": None,
+                "lead_officer_id": officer,
+                "event_id": event_id,
+                "approval_date": event["start_date"] - dt.timedelta(days=5),
+                "approval_reference": "BiZa",
+                "closed_on": None if live else event["end_date"],
+                "closure_reason": None if live else "Event over",
                 "version": 1,
+                "created_at": created,
             }
         )
+    ids = _ids(Dossier, rows)
+    _counter(DossierKind.VIP_PROTECTION, year, base + len(plans))
+    links, measures = [], []
+    status = MeasureStatus.REQUESTED if live else MeasureStatus.LIFTED
+    for dossier_id, row, (_, event, _, persons) in zip(ids, rows, plans, strict=True):
+        at = row["created_at"]
+        decided = at + dt.timedelta(days=10)
+
+        def measure(code, org, person, dossier_id=dossier_id, decided=decided, at=at, event=event):
+            return {
+                "dossier_id": dossier_id,
+                "measure_type_id": types[code],
+                "description": "Standard measure for the event",
+                "organisation_id": orgs[org],
+                "person_id": person,
+                "start_date": event["start_date"],
+                "end_date": event["end_date"],
+                "status": status,
+                "execution_note": "",
+                "decided_at": decided,
+                "created_at": at,
+                "updated_at": at,
+                "version": 1,
+            }
+
+        links += [{"dossier_id": dossier_id, "person_id": p, "added_at": at} for p, _ in persons]
+        if every_vip:
+            measures += [
+                measure(code, "Federal Police DAP", person)
+                for person, _ in persons
+                for code in ("close_protection", "escort")
+            ]
+        else:
+            measures.append(measure("perimeter", LOCAL_ZONES[0], None))
+            measures += [
+                measure(code, org, person)
+                for person, category in persons
+                for set_category, code, org in STANDARD_SETS
+                if set_category == category
+            ]
         chain.add(
-            "dossier.create",
-            row["created_at"],
+            "dossier.create", at, officer, dossier_id, "dossier", dossier_id, kind="vip_protection"
+        )
+        chain.add(
+            "dossier.transition",
+            decided,
             officer,
             dossier_id,
             "dossier",
             dossier_id,
-            kind="vip_protection",
+            transition="decide_measures",
         )
-    dap = db.session.scalar(select(Organisation.id).where(Organisation.kind == "federal_police"))
-    for measure in measures:
-        measure["organisation_id"] = dap
     db.session.execute(insert(DossierPerson), links)
     db.session.execute(insert(Measure), measures)
-    return count

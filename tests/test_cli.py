@@ -211,11 +211,23 @@ def test_seed_scale_writes_a_verifiable_data_set_and_refuses_twice(app):
         args=["seed-scale", "--factor", "0.5", "--years", "2", "--last-year", "2024"]
     )
     assert result.exit_code == 0, result.output
-    assert "Wrote 80 threatened-person dossiers and 40 events." in result.output
+    # Twenty events a year, and the summit ahead that `make bench` opens.
+    assert "Wrote 80 threatened-person dossiers and 41 events." in result.output
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     with app.app_context():
+        from dossiers import events
+        from dossiers.models import Event
+
         published = figures.headline(2024)
         assert published["threatened_persons"]["dossiers_with_measures"] == 40
+        assert published["vip_protection"]["protected_attendances"] > 0
+        summit = db.session.scalars(select(Event).where(Event.name == "Benchmark summit")).one()
+        plan = events.overview(summit)
+        assert (len(plan.delegations), len(plan.vips)) == (30, 300)
+        assert sum(len(d.measures) for d in plan.delegations) == 600
+        assert not plan.uncovered
+        for delegation in db.session.scalars(select(Dossier).where(Dossier.event_id.is_not(None))):
+            assert len({p.country for p in delegation.persons}) == 1  # a delegation per country
     again = runner.invoke(args=["seed-scale", "--factor", "0.5", "--years", "1"])
     assert again.exit_code != 0 and "already has dossiers" in again.output
 
