@@ -115,6 +115,10 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "admin.organisations": ADMIN_ROLES,
     "admin.new_organisation": ADMIN_ROLES,
     "admin.edit_organisation": ADMIN_ROLES,
+    "admin.measure_types": ADMIN_ROLES,
+    "admin.add_standard_measure_types": ADMIN_ROLES,
+    "admin.new_measure_type": ADMIN_ROLES,
+    "admin.edit_measure_type": ADMIN_ROLES,
     "admin.audit_log": ADMIN_ROLES,
     "admin.audit_csv": ADMIN_ROLES,
 }

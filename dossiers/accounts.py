@@ -142,8 +142,9 @@ def save_organisation(
     kind: OrganisationKind,
     active: bool,
     actor: User,
+    mailbox: str = "",
 ) -> Organisation:
-    name = name.strip()
+    name, mailbox = name.strip(), mailbox.strip()
     clash = db.session.scalar(select(Organisation.id).where(Organisation.name == name))
     if clash is not None and (organisation is None or clash != organisation.id):
         raise Refused(_l("Another organisation already has this name."))
@@ -153,6 +154,7 @@ def save_organisation(
         db.session.add(organisation)
         action = "organisation.create"
     organisation.name, organisation.kind, organisation.active = name, kind, active
+    organisation.mailbox = mailbox
     db.session.flush()
     audit.record(
         action,
@@ -161,6 +163,7 @@ def save_organisation(
         object_id=organisation.id,
         kind=kind.value,
         active=active,
+        mailbox=mailbox,
     )
     return organisation
 

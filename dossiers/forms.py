@@ -369,7 +369,27 @@ class OrganisationForm(Form):
     kind = SelectField(
         _l("Kind"), choices=choices(OrganisationKind), validators=[InputRequired(REQUIRED)]
     )
+    mailbox = EmailField(
+        _l("Functional mailbox"),
+        description=_l("The service's shared address for notifications, not a person's."),
+        validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=254)],
+    )
     active = BooleanField(_l("Active"), default=True)
+
+
+class MeasureTypeForm(Form):
+    label_nl = StringField(
+        _l("Name in Dutch"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
+    label_fr = StringField(
+        _l("Name in French"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
+    label = StringField(_l("Name in English"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    active = BooleanField(
+        _l("Offered for new measures"),
+        default=True,
+        description=_l("A retired type stays on the measures that have it."),
+    )
 
 
 class LanguageForm(Form):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
@@ -19,7 +20,7 @@ from .models import (
     ThreatGround,
     VipCategory,
 )
-from .reference import MEASURE_TYPES
+from .reference import measure_type_names
 
 LABELS = {
     DossierKind.THREATENED_PERSON: _l("Threatened person"),
@@ -100,6 +101,8 @@ ACTIONS = {
     "user.totp_keys_rotated": _l("Second-factor secrets encrypted with the new key"),
     "organisation.create": _l("Organisation created"),
     "organisation.update": _l("Organisation changed"),
+    "measure_type.create": _l("Measure type created"),
+    "measure_type.update": _l("Measure type changed"),
     "access.refused": _l("Access refused"),
     "person.search": _l("Persons searched"),
     "statistics.drill": _l("Figure list read"),
@@ -109,8 +112,12 @@ ACTIONS = {
 
 
 def measure_type_name(code: str | None, stored: str) -> str:
-    """A measure type in the reader's language; its stored label if it has no translation."""
-    return str(MEASURE_TYPES[code]) if code in MEASURE_TYPES else stored
+    """A measure type in the reader's language, as the admins named it; its stored
+    English name where it has none in that language."""
+    names = measure_type_names().get(code or "")
+    if names is None:
+        return stored
+    return names.get(str(get_locale() or "en"), "") or stored
 
 
 def label(value: object) -> str:

@@ -134,6 +134,8 @@ class Organisation(Model):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[OrganisationKind] = mapped_column(enum_type(OrganisationKind))
     active: Mapped[bool] = mapped_column(default=True)
+    # The service's functional mailbox (not a person's), for notifications.
+    mailbox: Mapped[str] = mapped_column(String(254), default="", server_default="")
 
 
 class User(Model):
@@ -433,8 +435,15 @@ class MeasureType(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    label: Mapped[str] = mapped_column(String(120))
+    label: Mapped[str] = mapped_column(String(120))  # in English
+    label_nl: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    label_fr: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # A retired type stays on the measures that have it and is no longer offered.
     active: Mapped[bool] = mapped_column(default=True)
+
+    def name_in(self, language: str) -> str:
+        """The type's name in a language; its English name where it has none there."""
+        return {"nl": self.label_nl, "fr": self.label_fr}.get(language, "") or self.label
 
 
 class StandardMeasure(Model):

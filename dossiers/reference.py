@@ -1,18 +1,24 @@
-"""Reference data: the measure types of the reference list and the organisations that
-carry measures out, as the forms offer them."""
+"""Reference data: the measure types and the organisations that carry measures out, as
+the forms offer them. Admins keep both; the standard list below is what the demo and an
+admin's "add the standard list" start from."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
+from flask import g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from . import audit
 from .extensions import db
-from .models import MeasureType, Organisation, OrganisationKind
+from .models import MeasureType, Organisation, OrganisationKind, User
+from .refusals import Refused
 
-# The measure types of the reference list, by code. The table stores each with its English
-# label; a reader sees it in their own language. A type added later without a
-# translation shows its stored label.
+# The standard measure types, by code; stored with their names in the three languages,
+# which admins may then change.
 MEASURE_TYPES = {
     "contact_point": _l("Contact point at the local police"),
     "emergency_priority": _l("Priority handling at the emergency centres"),
@@ -27,9 +33,32 @@ MEASURE_TYPES = {
 
 
 def standard_measure_types() -> list[MeasureType]:
-    """The reference list as rows to store, with their English labels."""
-    with force_locale("en"):
-        return [MeasureType(code=code, label=str(text)) for code, text in MEASURE_TYPES.items()]
+    """The standard list as rows to store, named in the three languages."""
+
+    def names(language: str) -> list[str]:
+        with force_locale(language):
+            return [str(text) for text in MEASURE_TYPES.values()]
+
+    return [
+        MeasureType(code=code, label=en, label_nl=nl, label_fr=fr)
+        for code, en, nl, fr in zip(
+            MEASURE_TYPES, names("en"), names("nl"), names("fr"), strict=True
+        )
+    ]
+
+
+def measure_type_names() -> dict[str, dict[str, str]]:
+    """Every type's names by code and language, read once per request (a few rows)."""
+    if "measure_type_names" not in g:
+        g.measure_type_names = {
+            code: {"en": en, "nl": nl, "fr": fr}
+            for code, en, nl, fr in db.session.execute(
+                select(
+                    MeasureType.code, MeasureType.label, MeasureType.label_nl, MeasureType.label_fr
+                )
+            )
+        }
+    return g.measure_type_names
 
 
 def active_measure_types() -> dict[int, MeasureType]:
@@ -51,3 +80,74 @@ def partner_organisations() -> dict[int, Organisation]:
             .order_by(Organisation.name)
         )
     }
+
+
+def save_measure_type(
+    measure_type: MeasureType | None,
+    *,
+    label: str,
+    label_nl: str,
+    label_fr: str,
+    active: bool,
+    actor: User,
+) -> MeasureType:
+    """Create or change a measure type, named in the three languages; no two types share
+    a name in any of them, as a partner could not tell them apart."""
+    names = {"label": label.strip(), "label_nl": label_nl.strip(), "label_fr": label_fr.strip()}
+    others = select(MeasureType).where(MeasureType.id != (measure_type.id if measure_type else -1))
+    for other in db.session.scalars(others):
+        for column, name in names.items():
+            if name.casefold() == getattr(other, column).casefold():
+                raise Refused(_l("Another measure type already has the name %(name)s.", name=name))
+    action = "measure_type.update"
+    if measure_type is None:
+        measure_type = MeasureType(code=_new_code(names["label"]))
+        db.session.add(measure_type)
+        action = "measure_type.create"
+    changed = {
+        column: [getattr(measure_type, column), value]
+        for column, value in (*names.items(), ("active", active))
+        if getattr(measure_type, column) != value
+    }
+    for column, value in names.items():
+        setattr(measure_type, column, value)
+    measure_type.active = active
+    db.session.flush()
+    audit.record(
+        action,
+        actor=actor,
+        object_type="measure_type",
+        object_id=measure_type.id,
+        code=measure_type.code,
+        changed=changed,
+    )
+    return measure_type
+
+
+def add_standard_types(actor: User) -> list[MeasureType]:
+    """The standard list's types that the installation does not have yet."""
+    present = set(db.session.scalars(select(MeasureType.code)))
+    added = [t for t in standard_measure_types() if t.code not in present]
+    db.session.add_all(added)
+    db.session.flush()
+    for measure_type in added:
+        audit.record(
+            "measure_type.create",
+            actor=actor,
+            object_type="measure_type",
+            object_id=measure_type.id,
+            code=measure_type.code,
+        )
+    return added
+
+
+def _new_code(label: str) -> str:
+    """A stable code from the English name: what exports and the standard sets use."""
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    stem = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")[:32] or "type"
+    taken = set(db.session.scalars(select(MeasureType.code)))
+    code, n = stem, 1
+    while code in taken:
+        n += 1
+        code = f"{stem}_{n}"
+    return code

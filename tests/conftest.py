@@ -23,12 +23,12 @@ from dossiers.auth import TOTP_ROLES, hash_password, new_enrolment_code
 from dossiers.clock import now_utc, today
 from dossiers.extensions import db
 from dossiers.models import (
-    MeasureType,
     Organisation,
     OrganisationKind,
     Role,
     User,
 )
+from dossiers.reference import standard_measure_types
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpose
@@ -82,12 +82,11 @@ def fresh_schema() -> None:
 def seed_reference_data() -> None:
     orgs = {key: Organisation(name=name, kind=kind) for key, (name, kind) in ORGANISATIONS.items()}
     db.session.add_all(orgs.values())
+    # Three types of the standard list, named in the three languages as an admin adds them.
     db.session.add_all(
-        [
-            MeasureType(code="contact_point", label="Contact point at the local police"),
-            MeasureType(code="patrols", label="Patrols"),
-            MeasureType(code="close_protection", label="Close protection"),
-        ]
+        t
+        for t in standard_measure_types()
+        if t.code in ("contact_point", "patrols", "close_protection")
     )
     db.session.flush()
     for key, (role, org) in USERS.items():

@@ -77,6 +77,10 @@ EXPECTED = {
     "admin.organisations": {AD},
     "admin.new_organisation": {AD},
     "admin.edit_organisation": {AD},
+    "admin.measure_types": {AD},
+    "admin.add_standard_measure_types": {AD},
+    "admin.new_measure_type": {AD},
+    "admin.edit_measure_type": {AD},
     "admin.audit_log": {AD},
     "admin.audit_csv": {AD},
 }
@@ -118,6 +122,7 @@ def url_values(app):
             "event_id": vip.event_id,
             "reference": dossier.reference,
             "measure_id": measure.id,
+            "type_id": measure.measure_type_id,
             "person_id": dossier.persons[0].id,
             "organisation_id": db.session.scalars(select(Organisation.id)).first(),
             "user_id": db.session.scalars(select(User.id)).first(),

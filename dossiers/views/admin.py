@@ -1,4 +1,4 @@
-"""Administration: user accounts and partner organisations. No dossier contents."""
+"""Administration: user accounts, partner organisations, measure types. No dossier contents."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     redirect,
     render_template,
     request,
@@ -13,16 +14,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from .. import accounts, audit, exports, keyset
 from ..auth import must_enrol
 from ..clock import now_utc
 from ..extensions import db
-from ..forms import AuditFilterForm, OrganisationForm, ReasonForm, UserForm
+from ..forms import AuditFilterForm, Form, MeasureTypeForm, OrganisationForm, ReasonForm, UserForm
 from ..inputs import identifier
 from ..labels import ACTIONS, options
-from ..models import AuditEvent, Organisation, OrganisationKind, Role, User
+from ..models import AuditEvent, Measure, MeasureType, Organisation, OrganisationKind, Role, User
+from ..reference import add_standard_types, save_measure_type, standard_measure_types
 from . import commit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -167,12 +171,70 @@ def _organisation_form(organisation: Organisation | None):
             kind=OrganisationKind(form.kind.data),
             active=form.active.data,
             actor=current_user,
+            mailbox=form.mailbox.data or "",
         ),
         _("Organisation saved."),
         field=form.name,
     ):
         return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, organisation=organisation)
+
+
+@bp.get("/measure-types")
+def measure_types():
+    """The measure types, those offered first; a fresh installation starts here."""
+    found = db.session.scalars(
+        select(MeasureType).order_by(MeasureType.active.desc(), MeasureType.label)
+    ).all()
+    missing = {t.code for t in standard_measure_types()} - {t.code for t in found}
+    return render_template(
+        "admin/measure_types.html", measure_types=found, missing=len(missing), form=Form()
+    )
+
+
+@bp.post("/measure-types/standard")
+def add_standard_measure_types():
+    """Add the standard list's types that are not there yet."""
+    if Form().validate_on_submit() and (done := commit(lambda: add_standard_types(current_user))):
+        count = len(done.value)
+        message = ngettext("%(num)d measure type added.", "%(num)d measure types added.", count)
+        flash(message, "success")
+    return redirect(url_for("admin.measure_types"))
+
+
+@bp.route("/measure-types/new", methods=["GET", "POST"])
+def new_measure_type():
+    return _measure_type_form(None)
+
+
+@bp.route("/measure-types/<int:type_id>", methods=["GET", "POST"])
+def edit_measure_type(type_id: int):
+    """Rename a measure type in its three languages, or retire it."""
+    return _measure_type_form(db.get_or_404(MeasureType, type_id))
+
+
+def _measure_type_form(measure_type: MeasureType | None):
+    form = MeasureTypeForm(obj=measure_type)
+    if form.validate_on_submit() and commit(
+        lambda: save_measure_type(
+            measure_type,
+            label=form.label.data or "",
+            label_nl=form.label_nl.data or "",
+            label_fr=form.label_fr.data or "",
+            active=form.active.data,
+            actor=current_user,
+        ),
+        _("Measure type saved."),
+        field=form.label_nl,
+    ):
+        return redirect(url_for("admin.measure_types"))
+    in_use = 0
+    if measure_type is not None:
+        having_it = Measure.measure_type_id == measure_type.id
+        in_use = db.session.scalar(select(func.count()).select_from(Measure).where(having_it)) or 0
+    return render_template(
+        "admin/measure_type_form.html", form=form, measure_type=measure_type, in_use=in_use
+    )
 
 
 def _audit_criteria(actions: dict[str, str]) -> tuple[AuditFilterForm, audit.Criteria]:
