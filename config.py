@@ -42,6 +42,8 @@ class Config:
     # The crisis centre works in Dutch and French; English for international partners.
     LANGUAGES = ("nl", "fr", "en")
     PAGE_SIZE = 25
+    # The year the centre's records start: a dossier opened before it is a typing error.
+    FIRST_YEAR = 2000
     # No form of ours comes near it; a view that takes an upload raises it for itself
     # (request.max_content_length). Larger bodies get a 413 page, unread.
     MAX_CONTENT_LENGTH = 1024 * 1024
@@ -67,6 +69,7 @@ class Config:
             ).decode()
         )
         self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", self.PROXY_HOPS))
+        self.FIRST_YEAR = int(os.environ.get("FIRST_YEAR", self.FIRST_YEAR))
         trusted = os.environ.get("TRUSTED_PROXIES")
         if trusted is not None:
             self.TRUSTED_PROXIES = tuple(a.strip() for a in trusted.split(",") if a.strip())

@@ -239,7 +239,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from . import access
-    from .labels import label, measure_type_name
+    from .labels import label, measure_status, measure_type_name
     from .models import DossierState
 
     app.context_processor(access.template_helpers)
@@ -252,6 +252,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(
         num=format_decimal,
         label=label,
+        measure_status=measure_status,
         mtype=lambda t: measure_type_name(t.code, t.label),
         day=lambda d: d.strftime("%d/%m/%Y") if d else "",
         moment=clock.moment,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -71,7 +72,13 @@ def create_dossier(
     lead_officer: User | None = None,
 ) -> Dossier:
     if opened_on > today():
-        raise Refused(_l("A dossier cannot be opened in the future."))
+        raise Refused(_l("A dossier cannot be opened in the future."), "opened_on")
+    first_year = current_app.config["FIRST_YEAR"]
+    if opened_on.year < first_year:
+        raise Refused(
+            _l("The centre's dossiers start in %(year)d: give a later date.", year=first_year),
+            "opened_on",
+        )
     if kind is DossierKind.VIP_PROTECTION:
         ground = None
     sequence = next_sequence(kind, opened_on.year)
@@ -229,8 +236,10 @@ def record_assessment(
     _require_open(dossier)
     if level not in (1, 2, 3, 4):
         raise Refused(_l("The threat level is 1, 2, 3 or 4."))
+    if assessed_on > today():
+        raise Refused(_l("An assessment cannot be dated in the future."), "assessed_on")
     if review_on is not None and review_on < assessed_on:
-        raise Refused(_l("The review date cannot be before the assessment date."))
+        raise Refused(_l("The review date cannot be before the assessment date."), "review_on")
     if person is not None and person not in dossier.persons:
         raise Refused(_l("The person is not in this dossier."))
     assessment = ThreatAssessment(
@@ -268,10 +277,26 @@ def set_event(dossier: Dossier, event: Event, actor: User) -> None:
     )
 
 
+def check_approval_date(on: dt.date, event: Event | None) -> None:
+    """The Minister approves before the protection is needed, never after: not a day
+    still to come, nor one after the event."""
+    if on > today():
+        raise Refused(_l("An approval cannot be dated in the future."), "approval_date")
+    if event is not None and on > event.end_date:
+        raise Refused(
+            _l(
+                "The approval cannot come after its event (it ended on %(day)s).",
+                day=event.end_date.strftime("%d/%m/%Y"),
+            ),
+            "approval_date",
+        )
+
+
 def record_approval(dossier: Dossier, *, on: dt.date, reference: str, actor: User) -> None:
     _require_open(dossier)
     if not dossier.is_vip:
         raise Refused(_l("Only VIP protection measures need the Minister's approval."))
+    check_approval_date(on, dossier.event)
     dossier.approval_date = on
     dossier.approval_reference = reference.strip()
     audit.record(

@@ -230,6 +230,7 @@ def record_event_approval(event: Event, *, on: dt.date, reference: str, actor: U
     """The Minister's approval, once for the event: every open delegation without an
     approval of its own gets this one (each audited on its own dossier); a delegation
     that has its own keeps it, and a closed one is left as it is."""
+    casework.check_approval_date(on, event)
     outcomes = Outcomes()
     for dossier in _delegations(event):
         if dossier.approval_date is not None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
@@ -82,6 +82,12 @@ class Figure:
     numbered: bool = False  # its groups are numbers (month, level)
     largest_first: bool = False  # its groups ordered by value, not by a fixed list
     dated: bool = False
+    # Its label agreeing with a count ("1 NATO summit", "2 NATO summits"), in the
+    # reader's language's plural rules; a breakdown is named by its label alone.
+    noun: Callable[[int], str] | None = None
+
+    def label_for(self, count: int) -> str:
+        return self.noun(count) if self.noun else str(self.label)
 
     @property
     def grouped(self) -> bool:
@@ -147,6 +153,11 @@ FIGURES: dict[str, Figure] = {
             ),
             "dossier",
             statistics.tp_dossiers,
+            noun=lambda n: ngettext(
+                "threatened-person dossier with measures",
+                "threatened-person dossiers with measures",
+                n,
+            ),
         ),
         Figure(
             "tp_persons",
@@ -154,6 +165,7 @@ FIGURES: dict[str, Figure] = {
             _l("Distinct persons in those dossiers; a person in two dossiers counts once."),
             "person",
             statistics.tp_persons,
+            noun=lambda n: ngettext("person under protection", "persons under protection", n),
         ),
         Figure(
             "ministerial_councils",
@@ -164,6 +176,9 @@ FIGURES: dict[str, Figure] = {
             ),
             "event",
             lambda y: statistics.events(y, COUNCIL_KINDS),
+            noun=lambda n: ngettext(
+                "ministerial council (EU and NATO)", "ministerial councils (EU and NATO)", n
+            ),
         ),
         Figure(
             "european_summits",
@@ -171,6 +186,7 @@ FIGURES: dict[str, Figure] = {
             _l("European summits starting in the year with at least one protected VIP."),
             "event",
             lambda y: statistics.events(y, (EventKind.EUROPEAN_SUMMIT,)),
+            noun=lambda n: ngettext("European summit", "European summits", n),
         ),
         Figure(
             "nato_summits",
@@ -178,6 +194,7 @@ FIGURES: dict[str, Figure] = {
             _l("NATO summits starting in the year with at least one protected VIP."),
             "event",
             lambda y: statistics.events(y, (EventKind.NATO_SUMMIT,)),
+            noun=lambda n: ngettext("NATO summit", "NATO summits", n),
         ),
         Figure(
             "state_visits",
@@ -185,6 +202,7 @@ FIGURES: dict[str, Figure] = {
             _l("State visits starting in the year with at least one protected VIP."),
             "event",
             lambda y: statistics.events(y, (EventKind.STATE_VISIT,)),
+            noun=lambda n: ngettext("state visit", "state visits", n),
         ),
         Figure(
             "protected_attendances",
@@ -197,6 +215,7 @@ FIGURES: dict[str, Figure] = {
             ),
             "attendance",
             statistics.attendances,
+            noun=lambda n: ngettext("protected VIP attendance", "protected VIP attendances", n),
         ),
         Figure(
             "heads_of_state_or_government",
@@ -204,6 +223,9 @@ FIGURES: dict[str, Figure] = {
             _l("Those attendances by heads of state or of government."),
             "attendance",
             statistics.head_attendances,
+            noun=lambda n: ngettext(
+                "of them a head of state or government", "of them heads of state or government", n
+            ),
         ),
         Figure(
             "open_dossiers",
@@ -212,6 +234,7 @@ FIGURES: dict[str, Figure] = {
             "dossier",
             statistics.open_dossiers,
             dated=True,
+            noun=lambda n: ngettext("open dossier", "open dossiers", n),
         ),
         Figure(
             "open_persons",
@@ -220,6 +243,7 @@ FIGURES: dict[str, Figure] = {
             "person",
             statistics.open_persons,
             dated=True,
+            noun=lambda n: ngettext("person in open dossiers", "persons in open dossiers", n),
         ),
         Figure(
             "tp_by_month",

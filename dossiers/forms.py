@@ -159,6 +159,10 @@ class DossierForm(Form):
     def validate_ground(self, field: SelectField) -> None:
         if self.kind.data == DossierKind.THREATENED_PERSON.value and not field.data:
             raise ValidationError(_l("Give the ground of the threat for a threatened person."))
+        if self.kind.data == DossierKind.VIP_PROTECTION.value and field.data:
+            raise ValidationError(
+                _l("A VIP protection dossier has no ground of threat: leave it empty.")
+            )
 
 
 class PersonForm(Form):

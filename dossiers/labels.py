@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
@@ -129,6 +129,27 @@ def label(value: object) -> str:
     if isinstance(value, str) and value in ACTIONS:
         return str(ACTIONS[value])
     return "" if value is None else str(value)
+
+
+def unit_noun(unit: str, count: int) -> str:
+    """What a figure's rows are, agreeing with their count."""
+    nouns = {
+        "dossier": lambda: ngettext("dossier", "dossiers", count),
+        "person": lambda: ngettext("person", "persons", count),
+        "event": lambda: ngettext("event", "events", count),
+        "attendance": lambda: ngettext("attendance", "attendances", count),
+        "measure": lambda: ngettext("measure", "measures", count),
+    }
+    return nouns[unit]()
+
+
+def measure_status(value: str) -> str:
+    """A measure status kept as its code (in an audit event's detail), in the reader's
+    words; a code no longer known as it was stored."""
+    try:
+        return str(LABELS[MeasureStatus(value)])
+    except ValueError:
+        return value
 
 
 def options(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:

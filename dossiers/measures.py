@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import audit, freshness
-from .clock import now_utc
+from .clock import moment, now_utc
 from .extensions import db
 from .labels import label
 from .models import (
@@ -140,8 +140,7 @@ def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor:
     previous = measure.status
     measure.status = status
     if note.strip():
-        stamp = now_utc().strftime("%Y-%m-%d %H:%M")
-        entry = f"[{stamp} UTC] {note.strip()}"
+        entry = f"[{moment(now_utc())}] {note.strip()}"  # on the centre's clock, as shown
         measure.execution_note = (
             f"{measure.execution_note}\n{entry}" if measure.execution_note else entry
         )

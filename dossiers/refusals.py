@@ -10,8 +10,13 @@ class Refused(Exception):
     """A request the rules refuse; its message says why, for the user.
 
     Raised by the domain (casework, workflow, accounts, freshness) before anything is
-    committed; the views' `commit` helper rolls back and shows the message.
+    committed; the views' `commit` helper rolls back and shows the message, next to the
+    form's field named `field` when the form has one.
     """
+
+    def __init__(self, message: Any, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass

@@ -117,7 +117,9 @@ def build(year: int, open_day: dt.date) -> Report:
     """Compute the whole report: a fixed number of queries whatever the data size."""
     now, before = figures.headline_values(year), figures.headline_values(year - 1)
     shown = {
-        key: FigureValue(key, FIGURES[key].label, FIGURES[key].rule, now[key], before[key])
+        key: FigureValue(
+            key, FIGURES[key].label_for(now[key]), FIGURES[key].rule, now[key], before[key]
+        )
         for key in figures.HEADLINE
     }
     breakdowns = [breakdown(key, year) for key in figures.BREAKDOWNS]

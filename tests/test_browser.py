@@ -484,6 +484,8 @@ def test_a_summit_planned_with_a_whole_delegation(app, base_url, browser, langua
     assert "Président de la République" not in page.content()  # the federal police's
     shot(page, f"{step}03-partner-event-group")
     page.get_by_role("button", name=t("Acknowledge the chosen measures")).click()
-    page.get_by_text(t("Acknowledged: %(n)d measures.") % {"n": 9}).wait_for()
+    plural = Translations.load(str(CATALOGS), [language]).ngettext
+    acknowledged = plural("Acknowledged: %(num)d measure.", "Acknowledged: %(num)d measures.", 9)
+    page.get_by_text(acknowledged % {"num": 9}).wait_for()
     shot(page, f"{step}04-partner-acknowledged")
     context.close()

@@ -60,13 +60,18 @@ class Outcome:
         return self.committed
 
 
-def commit(work: Callable[[], Any], done: str | None = None, *, field: Any = None) -> Outcome:
+def commit(
+    work: Callable[[], Any], done: str | None = None, *, field: Any = None, form: Any = None
+) -> Outcome:
     """Do the domain work and commit it, flashing `done`; or, when the rules refuse it,
-    roll back and show why: next to the form's `field`, else as a flashed message."""
+    roll back and show why: next to the form's field the refusal names, else next to
+    `field`, else as a flashed message."""
     try:
         value = work()
     except Refused as refusal:
         db.session.rollback()
+        if form is not None and refusal.field is not None and refusal.field in form:
+            field = form[refusal.field]
         if field is not None:
             field.errors.append(str(refusal))
         else:

@@ -140,6 +140,7 @@ def new_assessment(reference: str):
         ),
         _("Threat assessment recorded."),
         field=form.level,
+        form=form,
     ):
         return _back(dossier)
     return render_template("casework/assessment.html", dossier=dossier, form=form)
@@ -200,7 +201,7 @@ def approval(reference: str):
         )
 
     if form.validate_on_submit() and commit(
-        record, _("Approval recorded."), field=form.approval_reference
+        record, _("Approval recorded."), field=form.approval_reference, form=form
     ):
         return _back(dossier)
     return render_template("casework/approval.html", dossier=dossier, form=form)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import audit, delegations, events, keyset, measures, workflow
@@ -136,7 +137,12 @@ def apply_standard_measures(event_id: int):
     if applied:
         for dossier, added in applied.value.done:
             flash(
-                _("%(ref)s: %(n)d standard measures added.", ref=dossier.reference, n=added),
+                ngettext(
+                    "%(ref)s: %(num)d standard measure added.",
+                    "%(ref)s: %(num)d standard measures added.",
+                    added,
+                    ref=dossier.reference,
+                ),
                 "success",
             )
         for dossier, why in applied.value.refused:
@@ -254,6 +260,7 @@ def approval(event_id: int):
                 actor=current_user,
             ),
             field=form.approval_reference,
+            form=form,
         )
         if recorded:
             _say(recorded.value, _("Approval recorded for:"))

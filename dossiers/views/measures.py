@@ -3,6 +3,7 @@ execution reports."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import audit, freshness, keyset
@@ -64,7 +65,13 @@ def event(event_id: int):
             lambda: acknowledge_all(chosen, versions, request.form.get("seen", ""), current_user)
         ):
             if done.value.done:
-                flash(_("Acknowledged: %(n)d measures.", n=len(done.value.done)), "success")
+                count = len(done.value.done)
+                flash(
+                    ngettext(
+                        "Acknowledged: %(num)d measure.", "Acknowledged: %(num)d measures.", count
+                    ),
+                    "success",
+                )
             for measure, why in done.value.refused:
                 name = measure_type_name(measure.measure_type.code, measure.measure_type.label)
                 flash(f"{name} ({measure.dossier.reference}): {why}", "warning")

@@ -22,6 +22,7 @@ from ..access import can_read_names
 from ..charts import breakdown_svg
 from ..extensions import db
 from ..forms import OpenOnForm
+from ..labels import unit_noun
 from ..security import svg_policy
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
@@ -73,6 +74,8 @@ def figure(year: int, key: str):
         year=year,
         key=key,
         title=drill.figure.label,
+        counted=drill.figure.label_for(page.total),
+        rows_named=unit_noun(drill.figure.unit, page.total),
         group_label=drill.figure.group_label(drill.group),
         day=drill.day if drill.figure.dated else None,
         page=page,

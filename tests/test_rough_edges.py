@@ -1,0 +1,101 @@
+"""What a new user tripped over: stored codes in the timeline, times off the centre's
+clock, lost line breaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from builders import dossier_in, officer
+
+from dossiers import casework, measures
+from dossiers.extensions import db
+from dossiers.models import DossierState, MeasureStatus
+
+
+def test_the_timeline_names_a_partners_report_in_the_readers_words(app, login, user):
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)
+        measure = dossier.measures[0]
+        measures.report_on_measure(measure, MeasureStatus.ACKNOWLEDGED, "", user("partner"))
+        measures.report_on_measure(measure, MeasureStatus.IN_EXECUTION, "On it", user("partner"))
+        db.session.commit()
+        reference = dossier.reference
+    session = login("officer")
+    for language, words in (
+        ("en", "Partner report on a measure: In execution"),
+        ("nl", "In uitvoering"),
+        ("fr", "En exécution"),
+    ):
+        session.post("/language", data={"language": language})
+        page = session.get(f"/dossiers/{reference}").text
+        timeline = page[page.index('class="timeline') :]
+        assert words in timeline, language
+        assert "in_execution" not in timeline and "acknowledged<" not in timeline
+
+
+def test_an_execution_note_is_stamped_on_the_centres_clock(app, login, user):
+    # 19:57 UTC on 29 November is 20:57 in Brussels.
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)
+        measure = dossier.measures[0]
+        measures.report_on_measure(measure, MeasureStatus.ACKNOWLEDGED, "", user("partner"))
+        with time_machine.travel(dt.datetime(2026, 11, 29, 19, 57, tzinfo=dt.UTC), tick=False):
+            measures.report_on_measure(
+                measure, MeasureStatus.IN_EXECUTION, "Patrol passed", user("partner")
+            )
+        db.session.commit()
+        assert measure.execution_note == "[29/11/2026 20:57] Patrol passed"
+        reference = dossier.reference
+    assert "[29/11/2026 20:57] Patrol passed" in login("officer").get(f"/dossiers/{reference}").text
+
+
+def test_an_assessment_summary_keeps_its_lines(app, login):
+    with app.app_context():
+        dossier = dossier_in(DossierState.ASSESSMENT)
+        casework.record_assessment(
+            dossier,
+            source=dossier.assessments[0].source,
+            level=3,
+            assessed_on=dossier.opened_on,
+            review_on=None,
+            summary="First letter in May.\nSecond letter in June.",
+            actor=officer(),
+        )
+        db.session.commit()
+        reference = dossier.reference
+    page = login("officer").get(f"/dossiers/{reference}").text
+    assert (
+        '<p class="small mb-2 keep-lines">First letter in May.\nSecond letter in June.</p>' in page
+    )
+    css = app.test_client().get("/static/app.css").text
+    assert ".keep-lines { white-space: pre-line; }" in css
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("en", "1 NATO summit", "2 protected VIP attendances"),
+        ("nl", "1 NAVO-top", "2 beschermde VIP-deelnames"),
+        ("fr", "1 sommet de l’OTAN", "2 participations de VIP protégés"),
+    ],
+)
+def test_counts_agree_with_their_nouns(app, login, language, one, two):
+    from test_statistics import event, vip_dossier, vips
+
+    from dossiers.models import EventKind, VipCategory
+
+    with app.app_context():
+        summit = event(EventKind.NATO_SUMMIT, dt.date(2023, 7, 11), "NATO summit")
+        vip_dossier(summit, vips(VipCategory.HEAD_OF_STATE, VipCategory.MINISTER))
+    session = login("analyst")
+    session.post("/language", data={"language": language})
+    heading = re.compile(r"<h1[^>]*>([^<]*)</h1>")
+    summits = session.get("/statistics/2023/figures/nato_summits").text
+    assert heading.search(summits).group(1) == one
+    attendances = session.get("/statistics/2023/figures/protected_attendances").text
+    assert heading.search(attendances).group(1) == two
+    year = session.get("/statistics/2023").text
+    assert one.removeprefix("1 ") in year and one.removeprefix("1 ") + "s<" not in year
