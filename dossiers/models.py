@@ -253,7 +253,11 @@ class PersonNameSuffix(Model):
 
 class Event(Model):
     __tablename__ = "event"
-    __table_args__ = (CheckConstraint("end_date >= start_date", name="period"),)
+    __table_args__ = (
+        CheckConstraint("end_date >= start_date", name="period"),
+        # The events not yet over (a short range), and the past latest ended first.
+        Index("ix_event_end_date", "end_date", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -9,9 +9,10 @@ import re
 import pytest
 import time_machine
 from builders import measure_type, new_dossier, officer, org
+from conftest import plan_of
 from sqlalchemy import select
 
-from dossiers import casework, events, figures, measures, workflow
+from dossiers import casework, clock, events, figures, measures, workflow
 from dossiers.clock import ZONE
 from dossiers.extensions import db
 from dossiers.models import AuditEvent, DossierKind, Event, EventKind, Person, VipCategory
@@ -472,3 +473,26 @@ def test_the_standard_sets_are_applied_to_a_whole_event_once(app, login):
         assert db.session.scalars(waiting_measures).all() == []
     again = session.post(f"/events/{summit_id}/standard-measures", follow_redirects=True)
     assert "no standard measure is missing" in again.text
+
+
+def test_the_events_list_reads_the_not_yet_over_and_the_past_from_one_index(app, login):
+    """At a hundred times the volume a year holds thousands of events: those not yet over
+    are a short range of ix_event_end_date, the past a range read in its order."""
+    with app.app_context():
+        for days in (-400, -30, 10):
+            start = clock.today() + dt.timedelta(days=days)
+            db.session.add(
+                Event(
+                    name=f"Council {days}",
+                    kind=EventKind.EU_MINISTERIAL_COUNCIL,
+                    start_date=start,
+                    end_date=start,
+                    place="Brussels",
+                )
+            )
+        db.session.commit()
+    coming = plan_of(app, login, "officer", "/events/", "event.end_date >=")
+    assert "ix_event_end_date" in coming, coming
+    past = plan_of(app, login, "officer", "/events/", "ORDER BY event.end_date DESC")
+    assert "ix_event_end_date" in past, past
+    assert "TEMP B-TREE" not in past and "Sort" not in past, past
