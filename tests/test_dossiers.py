@@ -283,8 +283,8 @@ def test_partner_list_runs_the_same_queries_whatever_its_length(app, login, coun
 def test_partner_list_shows_each_dossiers_current_level(app, login):
     with app.app_context():
         dossier = dossier_in(DossierState.MEASURES_DECIDED)  # assessed 3 on the day it opened
-        assess(dossier, dossier.opened_on + dt.timedelta(days=2), level=4)
-        assess(dossier, dossier.opened_on + dt.timedelta(days=1), level=2)  # recorded later
+        assess(dossier, dossier.opened_on, level=4)  # the same day, recorded after the 3
+        assess(dossier, dossier.opened_on - dt.timedelta(days=1), level=2)  # recorded later
         other = dossier_in(DossierState.MEASURES_DECIDED)
         db.session.commit()
         reference, other_reference = dossier.reference, other.reference
@@ -307,8 +307,8 @@ def test_dossier_page_runs_the_same_queries_whatever_it_holds(app, login, count_
         dossier = db.session.scalars(select(Dossier).where(Dossier.reference == reference)).one()
         for name in ("Zoë Wouters", "Anne Claes"):
             with_person(dossier, name)
-        assess(dossier, dossier.opened_on + dt.timedelta(days=2), level=4)
-        assess(dossier, dossier.opened_on + dt.timedelta(days=1), level=2)
+        assess(dossier, dossier.opened_on, level=4)
+        assess(dossier, dossier.opened_on - dt.timedelta(days=1), level=2)
         ready_to_decide(dossier, "Federal")
         db.session.commit()
     with count_queries() as long:

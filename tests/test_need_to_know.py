@@ -132,6 +132,7 @@ def values_pointing_at_b(ids, key="tp_by_level", fmt="csv"):
         "event_id": ids["event_id"],
         "month": ids["month"],
         "line_id": 1,
+        "type_id": 1,
     }
 
 

@@ -280,10 +280,11 @@ def test_level_at_year_end_is_the_latest_assessment_dated_by_then(app):
 
 
 def test_the_report_runs_the_same_number_of_queries_whatever_the_data(app, count_queries):
-    with app.app_context():
+    with app.app_context():  # each build in a context of its own, as each request has
         decided_tp(dt.date(2023, 5, 1))
         with count_queries() as small:
             report.build(2023, dt.date(2023, 12, 31))
+    with app.app_context():
         for day in range(1, 25):
             decided_tp(dt.date(2023, 1, day), names=("A", "B"))
         (leader,) = vips(VipCategory.HEAD_OF_STATE)
