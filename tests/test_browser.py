@@ -295,6 +295,8 @@ MAIN_PAGES = {
         "/admin/users/new",
         "/admin/organisations",
         "/admin/organisations/new",
+        "/admin/measure-types",
+        "/admin/measure-types/new",
         "/admin/audit",
     ],
 }
