@@ -4,7 +4,7 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app dossiers
 PIP    := $(VENV)/bin/pip -q --disable-pip-version-check
 
-.PHONY: run test test-sqlite test-postgres lint lock serve bench bench-load translations clean
+.PHONY: run test test-sqlite test-postgres lint lock serve bench bench-load translations clean figures
 
 # Exact versions, checked against their hashes: a build installs what was tested.
 $(VENV)/.runtime: requirements.txt
@@ -66,6 +66,10 @@ bench: $(VENV)/.dev
 
 # After changing a message: extract it, merge it into the nl and fr catalogues, translate
 # the new entries in dossiers/translations/*/LC_MESSAGES/messages.po, then compile.
+# The demo data set against the centre's published yearly figures, through `flask stats`.
+figures: $(VENV)/.dev
+	bash scripts/published-figures
+
 translations: $(VENV)/.dev
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output --omit-header -o dossiers/translations/messages.pot .
 	$(VENV)/bin/pybabel -q update -i dossiers/translations/messages.pot -d dossiers/translations --width 100 --ignore-obsolete
