@@ -63,10 +63,15 @@ class YearField(IntegerField):
     """A year of four digits; longer numbers would overflow the range check."""
 
     def process_formdata(self, valuelist: list) -> None:
-        if valuelist and len(str(valuelist[0]).strip()) > 4:
+        raw = str(valuelist[0]).strip() if valuelist else ""
+        if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
             self.data = None
             raise ValueError(_l("Give a year of four digits."))
         super().process_formdata(valuelist)
+
+    def pre_validate(self, form) -> None:  # type: ignore[no-untyped-def]
+        if self.process_errors:  # one message for one mistake: not the range's as well
+            raise StopValidation()
 
 
 class DayField(DateField):

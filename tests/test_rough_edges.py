@@ -99,3 +99,11 @@ def test_counts_agree_with_their_nouns(app, login, language, one, two):
     assert heading.search(attendances).group(1) == two
     year = session.get("/statistics/2023").text
     assert one.removeprefix("1 ") in year and one.removeprefix("1 ") + "s<" not in year
+
+
+@pytest.mark.parametrize("url", ["/dossiers/?year=abc", "/events/?year=abc", "/events/?year=٢٠٢٤"])
+def test_a_year_that_is_no_year_gets_one_message(app, login, url):
+    page = login("officer").get(url)
+    assert page.status_code == 200
+    assert page.text.count("Give a year of four digits.") == 1
+    assert "Number must be between" not in page.text and "Not a valid integer" not in page.text
