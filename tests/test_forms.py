@@ -269,7 +269,7 @@ def test_a_nul_byte_in_a_form_is_refused_and_writes_nothing(app, login):
 def test_dossier_filter_with_a_bad_year_shows_the_error(login):
     response = login("officer").get("/dossiers/?year=abc&kind=nothing")
     assert response.status_code == 200
-    assert "Not a valid integer value." in response.text
+    assert "Give a year of four digits." in response.text
 
 
 @pytest.mark.parametrize(
