@@ -107,3 +107,12 @@ def test_a_year_that_is_no_year_gets_one_message(app, login, url):
     assert page.status_code == 200
     assert page.text.count("Give a year of four digits.") == 1
     assert "Number must be between" not in page.text and "Not a valid integer" not in page.text
+
+
+def test_a_change_from_last_year_is_not_coloured_good_or_bad(app, login):
+    import re as regex
+
+    css = app.test_client().get("/static/app.css").text
+    rule = regex.search(r"\.change\.up, \.change\.down \{ color: ([^;]+); \}", css)
+    assert rule and rule.group(1) == "var(--nccn-navy)"  # one colour for more and for fewer
+    assert not regex.search(r"^\.change\.(up|down) \{", css, regex.M)  # no colour of its own
