@@ -367,6 +367,16 @@ def headline(year: int) -> dict[str, Any]:
     }
 
 
+def report_years() -> tuple[list[int], range]:
+    """The years the statistics list (those with dossiers, and the current one, the
+    latest first) and every year that opens: from the first listed to the current one,
+    a year between without dossiers included (it shows zeros, as a year beside it
+    compares with it)."""
+    current = clock.today().year
+    listed = sorted({*years_with_data(), current}, reverse=True)
+    return listed, range(min(listed), max(listed) + 1)
+
+
 def years_with_data() -> list[int]:
     """Read from the reference counters (a row per kind and year): a DISTINCT over the
     dossiers would read the whole history on every statistics page."""

@@ -116,3 +116,18 @@ def test_a_change_from_last_year_is_not_coloured_good_or_bad(app, login):
     rule = regex.search(r"\.change\.up, \.change\.down \{ color: ([^;]+); \}", css)
     assert rule and rule.group(1) == "var(--nccn-navy)"  # one colour for more and for fewer
     assert not regex.search(r"^\.change\.(up|down) \{", css, regex.M)  # no colour of its own
+
+
+def test_the_statistics_list_the_years_with_data_and_open_every_year_between(app, login):
+    from builders import new_dossier
+
+    with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
+        with app.app_context():
+            new_dossier(opened_on=dt.date(2024, 3, 1))  # nothing in 2025
+        session = login("analyst")
+        index = session.get("/statistics/").text
+        assert "2026" in index and "2024" in index and "2025" not in index
+        for year in (2024, 2025, 2026):
+            assert session.get(f"/statistics/{year}").status_code == 200, year
+        for year in (2023, 2027):
+            assert session.get(f"/statistics/{year}").status_code == 404, year

@@ -29,7 +29,7 @@ bp = Blueprint("statistics", __name__, url_prefix="/statistics")
 
 
 def _known_year(year: int) -> int:
-    if year not in figures.years_with_data():
+    if year not in figures.report_years()[1]:
         abort(404)
     return year
 
@@ -44,8 +44,8 @@ def _open_day(year: int):
 
 @bp.get("/")
 def index():
-    """List the years that have dossiers."""
-    return render_template("statistics/index.html", years=figures.years_with_data())
+    """List the years that have dossiers, and the current one."""
+    return render_template("statistics/index.html", years=figures.report_years()[0])
 
 
 @bp.get("/<int:year>")
