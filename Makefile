@@ -64,12 +64,12 @@ bench: $(VENV)/.dev
 	bash scripts/with-postgres $(VENV)/bin/python bench/run.py --database postgresql --out bench/out/postgresql.json
 	$(VENV)/bin/python bench/table.py bench/out/*.json --results bench/RESULTS.md
 
-# After changing a message: extract it, merge it into the nl and fr catalogues, translate
-# the new entries in dossiers/translations/*/LC_MESSAGES/messages.po, then compile.
 # The demo data set against the centre's published yearly figures, through `flask stats`.
 figures: $(VENV)/.dev
 	bash scripts/published-figures
 
+# After changing a message: extract it, merge it into the nl and fr catalogues, translate
+# the new entries in dossiers/translations/*/LC_MESSAGES/messages.po, then compile.
 translations: $(VENV)/.dev
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output --omit-header -o dossiers/translations/messages.pot .
 	$(VENV)/bin/pybabel -q update -i dossiers/translations/messages.pot -d dossiers/translations --width 100 --ignore-obsolete

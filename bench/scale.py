@@ -467,7 +467,11 @@ def _delegations(year, plans, officer, types, orgs, chain, *, live, every_vip=Fa
     base = max(1000, counter.last_sequence if counter else 0)  # clear of the app's numbering
     rows = []
     for n, (event_id, event, country, _) in enumerate(plans, start=base + 1):
-        created = dt.datetime.combine(event["start_date"] - dt.timedelta(days=20), dt.time(8))
+        # A coming event's delegations were opened days ago, never in the future.
+        opened = event["start_date"] - dt.timedelta(days=20)
+        if live:
+            opened = min(opened, clock.today() - dt.timedelta(days=9))
+        created = dt.datetime.combine(opened, dt.time(8))
         rows.append(
             {
                 "reference": f"VIP-{year}-{n:04d}",
@@ -480,7 +484,7 @@ def _delegations(year, plans, officer, types, orgs, chain, *, live, every_vip=Fa
                 "ground": None,
                 "lead_officer_id": officer,
                 "event_id": event_id,
-                "approval_date": event["start_date"] - dt.timedelta(days=5),
+                "approval_date": created.date() + dt.timedelta(days=5),
                 "approval_reference": "BiZa",
                 "closed_on": None if live else event["end_date"],
                 "closure_reason": None if live else "Event over",
@@ -494,7 +498,7 @@ def _delegations(year, plans, officer, types, orgs, chain, *, live, every_vip=Fa
     status = MeasureStatus.REQUESTED if live else MeasureStatus.LIFTED
     for dossier_id, row, (_, event, _, persons) in zip(ids, rows, plans, strict=True):
         at = row["created_at"]
-        decided = at + dt.timedelta(days=10)
+        decided = at + dt.timedelta(days=6)  # after the approval, before any event day
 
         def measure(code, org, person, dossier_id=dossier_id, decided=decided, at=at, event=event):
             return {

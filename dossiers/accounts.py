@@ -163,7 +163,7 @@ def save_organisation(
         object_id=organisation.id,
         kind=kind.value,
         active=active,
-        mailbox=mailbox,
+        has_mailbox=bool(mailbox),  # whether, not which: the trail holds no free text
     )
     return organisation
 

@@ -79,8 +79,10 @@ def create_dossier(
             _l("The centre's dossiers start in %(year)d: give a later date.", year=first_year),
             "opened_on",
         )
-    if kind is DossierKind.VIP_PROTECTION:
-        ground = None
+    if kind is DossierKind.VIP_PROTECTION and ground is not None:
+        raise Refused(
+            _l("A VIP protection dossier has no ground of threat: leave it empty."), "ground"
+        )
     sequence = next_sequence(kind, opened_on.year)
     dossier = Dossier(
         reference=f"{kind.prefix}-{opened_on.year}-{sequence:04d}",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_date, ngettext
+from flask_babel import format_date, npgettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
@@ -153,7 +153,8 @@ FIGURES: dict[str, Figure] = {
             ),
             "dossier",
             statistics.tp_dossiers,
-            noun=lambda n: ngettext(
+            noun=lambda n: npgettext(
+                "figure",
                 "threatened-person dossier with measures",
                 "threatened-person dossiers with measures",
                 n,
@@ -165,7 +166,9 @@ FIGURES: dict[str, Figure] = {
             _l("Distinct persons in those dossiers; a person in two dossiers counts once."),
             "person",
             statistics.tp_persons,
-            noun=lambda n: ngettext("person under protection", "persons under protection", n),
+            noun=lambda n: npgettext(
+                "figure", "person under protection", "persons under protection", n
+            ),
         ),
         Figure(
             "ministerial_councils",
@@ -176,8 +179,11 @@ FIGURES: dict[str, Figure] = {
             ),
             "event",
             lambda y: statistics.events(y, COUNCIL_KINDS),
-            noun=lambda n: ngettext(
-                "ministerial council (EU and NATO)", "ministerial councils (EU and NATO)", n
+            noun=lambda n: npgettext(
+                "figure",
+                "ministerial council (EU and NATO)",
+                "ministerial councils (EU and NATO)",
+                n,
             ),
         ),
         Figure(
@@ -186,7 +192,7 @@ FIGURES: dict[str, Figure] = {
             _l("European summits starting in the year with at least one protected VIP."),
             "event",
             lambda y: statistics.events(y, (EventKind.EUROPEAN_SUMMIT,)),
-            noun=lambda n: ngettext("European summit", "European summits", n),
+            noun=lambda n: npgettext("figure", "European summit", "European summits", n),
         ),
         Figure(
             "nato_summits",
@@ -194,7 +200,7 @@ FIGURES: dict[str, Figure] = {
             _l("NATO summits starting in the year with at least one protected VIP."),
             "event",
             lambda y: statistics.events(y, (EventKind.NATO_SUMMIT,)),
-            noun=lambda n: ngettext("NATO summit", "NATO summits", n),
+            noun=lambda n: npgettext("figure", "NATO summit", "NATO summits", n),
         ),
         Figure(
             "state_visits",
@@ -202,7 +208,7 @@ FIGURES: dict[str, Figure] = {
             _l("State visits starting in the year with at least one protected VIP."),
             "event",
             lambda y: statistics.events(y, (EventKind.STATE_VISIT,)),
-            noun=lambda n: ngettext("state visit", "state visits", n),
+            noun=lambda n: npgettext("figure", "state visit", "state visits", n),
         ),
         Figure(
             "protected_attendances",
@@ -215,16 +221,21 @@ FIGURES: dict[str, Figure] = {
             ),
             "attendance",
             statistics.attendances,
-            noun=lambda n: ngettext("protected VIP attendance", "protected VIP attendances", n),
+            noun=lambda n: npgettext(
+                "figure", "protected VIP attendance", "protected VIP attendances", n
+            ),
         ),
         Figure(
             "heads_of_state_or_government",
-            _l("of them heads of state or government"),
+            _l("heads of state or government among them"),
             _l("Those attendances by heads of state or of government."),
             "attendance",
             statistics.head_attendances,
-            noun=lambda n: ngettext(
-                "of them a head of state or government", "of them heads of state or government", n
+            noun=lambda n: npgettext(
+                "figure",
+                "head of state or government among them",
+                "heads of state or government among them",
+                n,
             ),
         ),
         Figure(
@@ -234,7 +245,7 @@ FIGURES: dict[str, Figure] = {
             "dossier",
             statistics.open_dossiers,
             dated=True,
-            noun=lambda n: ngettext("open dossier", "open dossiers", n),
+            noun=lambda n: npgettext("figure", "open dossier", "open dossiers", n),
         ),
         Figure(
             "open_persons",
@@ -243,7 +254,9 @@ FIGURES: dict[str, Figure] = {
             "person",
             statistics.open_persons,
             dated=True,
-            noun=lambda n: ngettext("person in open dossiers", "persons in open dossiers", n),
+            noun=lambda n: npgettext(
+                "figure", "person in open dossiers", "persons in open dossiers", n
+            ),
         ),
         Figure(
             "tp_by_month",

@@ -64,7 +64,10 @@ class YearField(IntegerField):
 
     def process_formdata(self, valuelist: list) -> None:
         raw = str(valuelist[0]).strip() if valuelist else ""
-        if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
+        if not raw:
+            self.data = None  # no year: the filter without one
+            return
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
             self.data = None
             raise ValueError(_l("Give a year of four digits."))
         super().process_formdata(valuelist)
@@ -164,10 +167,6 @@ class DossierForm(Form):
     def validate_ground(self, field: SelectField) -> None:
         if self.kind.data == DossierKind.THREATENED_PERSON.value and not field.data:
             raise ValidationError(_l("Give the ground of the threat for a threatened person."))
-        if self.kind.data == DossierKind.VIP_PROTECTION.value and field.data:
-            raise ValidationError(
-                _l("A VIP protection dossier has no ground of threat: leave it empty.")
-            )
 
 
 class PersonForm(Form):

@@ -223,6 +223,8 @@ def apply_standard_sets(dossier: Dossier, actor: User) -> list[Measure]:
     added = []
     for person in dossier.persons:
         for line in sets[person.category or VipCategory.OTHER]:
+            if not line.measure_type.active:
+                continue  # retired since the set was kept: no longer given
             if any(
                 m.person_id == person.id
                 and m.measure_type_id == line.measure_type_id

@@ -94,21 +94,18 @@ def save_measure_type(
     """Create or change a measure type, named in the three languages; no two types share
     a name in any of them, as a partner could not tell them apart."""
     names = {"label": label.strip(), "label_nl": label_nl.strip(), "label_fr": label_fr.strip()}
-    others = select(MeasureType).where(MeasureType.id != (measure_type.id if measure_type else -1))
-    for other in db.session.scalars(others):
-        for column, name in names.items():
-            if name.casefold() == getattr(other, column).casefold():
-                raise Refused(_l("Another measure type already has the name %(name)s.", name=name))
+    _refuse_a_name_taken(names, measure_type)
     action = "measure_type.update"
     if measure_type is None:
         measure_type = MeasureType(code=_new_code(names["label"]))
         db.session.add(measure_type)
         action = "measure_type.create"
-    changed = {
-        column: [getattr(measure_type, column), value]
+    # Which fields changed, not their words: the trail holds no free text.
+    changed = [
+        column
         for column, value in (*names.items(), ("active", active))
         if getattr(measure_type, column) != value
-    }
+    ]
     for column, value in names.items():
         setattr(measure_type, column, value)
     measure_type.active = active
@@ -120,6 +117,7 @@ def save_measure_type(
         object_id=measure_type.id,
         code=measure_type.code,
         changed=changed,
+        active=active,
     )
     return measure_type
 
@@ -128,6 +126,10 @@ def add_standard_types(actor: User) -> list[MeasureType]:
     """The standard list's types that the installation does not have yet."""
     present = set(db.session.scalars(select(MeasureType.code)))
     added = [t for t in standard_measure_types() if t.code not in present]
+    for measure_type in added:
+        _refuse_a_name_taken(
+            {c: getattr(measure_type, c) for c in ("label", "label_nl", "label_fr")}, None
+        )
     db.session.add_all(added)
     db.session.flush()
     for measure_type in added:
@@ -139,6 +141,17 @@ def add_standard_types(actor: User) -> list[MeasureType]:
             code=measure_type.code,
         )
     return added
+
+
+def _refuse_a_name_taken(names: dict[str, str], measure_type: MeasureType | None) -> None:
+    """No two types share a name in any language: a partner could not tell them apart."""
+    others = select(MeasureType).where(MeasureType.id != (measure_type.id if measure_type else -1))
+    for other in db.session.scalars(others):
+        for column, name in names.items():
+            if name.casefold() == getattr(other, column).casefold():
+                raise Refused(
+                    _l("Another measure type already has the name %(name)s.", name=name), column
+                )
 
 
 def _new_code(label: str) -> str:

@@ -37,10 +37,11 @@ from .models import (
 @dataclass(frozen=True)
 class FigureValue:
     key: str
-    label: Any
+    label: Any  # the figure's name, the same every year (exports, headings)
     rule: Any
     value: int
     previous: int
+    counted: str = ""  # its name agreeing with the value, under the number on a tile
 
     @property
     def change(self) -> int:
@@ -118,7 +119,12 @@ def build(year: int, open_day: dt.date) -> Report:
     now, before = figures.headline_values(year), figures.headline_values(year - 1)
     shown = {
         key: FigureValue(
-            key, FIGURES[key].label_for(now[key]), FIGURES[key].rule, now[key], before[key]
+            key,
+            FIGURES[key].label,
+            FIGURES[key].rule,
+            now[key],
+            before[key],
+            FIGURES[key].label_for(now[key]),
         )
         for key in figures.HEADLINE
     }

@@ -183,7 +183,8 @@ def test_a_retired_type_stays_on_its_measures_and_is_no_longer_offered(app, logi
         changed = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "measure_type.update")
         ).one()
-        assert '"active": [true, false]' in changed.detail
+        assert '"changed": ["label_nl", "label_fr", "active"]' in changed.detail
+        assert "Oud" not in changed.detail  # which fields, not their words
 
 
 @pytest.mark.parametrize(
@@ -222,3 +223,40 @@ def test_an_organisation_mailbox_must_be_an_address(app, login):
             )
             is None
         )
+
+
+def test_a_retired_type_is_no_longer_given_by_the_standard_sets(app, login):
+    from builders import dossier_in, measure_type, org
+
+    from dossiers import measures
+    from dossiers.models import DossierKind, DossierState, Person, VipCategory
+
+    with app.app_context():
+        dossier = dossier_in(DossierState.ASSESSMENT, DossierKind.VIP_PROTECTION)
+        dossier.persons[0].category = VipCategory.MINISTER
+        for code in ("patrols", "close_protection"):
+            measures.add_standard(
+                VipCategory.MINISTER, measure_type(code), org("Federal Police DAP"), None
+            )
+        measure_type("patrols").active = False
+        db.session.commit()
+        added = measures.apply_standard_sets(dossier, dossier.lead_officer)
+        assert [m.measure_type.code for m in added] == ["close_protection"]
+        assert isinstance(dossier.persons[0], Person)
+
+
+def test_the_standard_list_refuses_a_name_an_admin_gave_another_type(fresh):
+    admin = signed_in(fresh, "admin")
+    admin.post(
+        "/admin/measure-types/new",
+        data={
+            "label_nl": "Escorte",
+            "label_fr": "Accompagnement",
+            "label": "Police escort",
+            "active": "y",
+        },
+    )
+    refused = admin.post("/admin/measure-types/standard", follow_redirects=True)
+    assert "Another measure type already has the name Escorte." in refused.text
+    with fresh.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(MeasureType)) == 1

@@ -131,3 +131,29 @@ def test_the_statistics_list_the_years_with_data_and_open_every_year_between(app
             assert session.get(f"/statistics/{year}").status_code == 200, year
         for year in (2023, 2027):
             assert session.get(f"/statistics/{year}").status_code == 404, year
+
+
+FILTERS = ["/dossiers/?year=&kind=vip_protection", "/events/?year=&kind=nato_summit"]
+
+
+@pytest.mark.parametrize("url", FILTERS)
+def test_a_filter_without_a_year_filters_by_the_rest(app, login, url):
+    page = login("officer").get(url)
+    assert page.status_code == 200
+    assert "Not a valid integer" not in page.text and "Give a year" not in page.text
+    kind = url.rsplit("=", 1)[1]
+    assert f'<option selected value="{kind}">' in page.text  # the filter kept, not dropped
+
+
+def test_no_heads_of_state_reads_right_in_french(app, login):
+    with app.app_context():
+        from builders import new_dossier
+
+        new_dossier(opened_on=dt.date(2023, 3, 1))
+    analyst = login("analyst")
+    analyst.post("/language", data={"language": "fr"})
+    year = analyst.get("/statistics/2023").text
+    assert "chef d’État ou de gouvernement parmi elles" in year  # 0 takes the singular in French
+    officer = login("officer")
+    officer.post("/language", data={"language": "fr"})
+    assert "Sommet européen" in officer.get("/events/").text  # the kind, capitalised

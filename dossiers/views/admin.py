@@ -226,6 +226,7 @@ def _measure_type_form(measure_type: MeasureType | None):
         ),
         _("Measure type saved."),
         field=form.label_nl,
+        form=form,
     ):
         return redirect(url_for("admin.measure_types"))
     in_use = 0

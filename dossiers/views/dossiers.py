@@ -67,6 +67,7 @@ def new():
                 ground=ThreatGround(form.ground.data) if form.ground.data else None,
             ),
             field=form.opened_on,
+            form=form,
         )
     ):
         reference = opened.value.reference
