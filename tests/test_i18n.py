@@ -42,7 +42,7 @@ def test_every_message_has_a_translation(source_messages, language):
         catalog = read_po(f, locale=language)
     missing, broken = [], []
     for message in source_messages:
-        translated = catalog.get(message.id)
+        translated = catalog.get(message.id, message.context)  # a context is part of the key
         strings = (
             translated.string if translated and isinstance(translated.string, tuple) else None
         ) or ((translated.string,) if translated else ("",))
