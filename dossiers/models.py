@@ -445,10 +445,6 @@ class MeasureType(Model):
     # A retired type stays on the measures that have it and is no longer offered.
     active: Mapped[bool] = mapped_column(default=True)
 
-    def name_in(self, language: str) -> str:
-        """The type's name in a language; its English name where it has none there."""
-        return {"nl": self.label_nl, "fr": self.label_fr}.get(language, "") or self.label
-
 
 class StandardMeasure(Model):
     """One line of a VIP category's standard set: a measure type and the partner that
