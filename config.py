@@ -47,6 +47,9 @@ class Config:
     # No form of ours comes near it; a view that takes an upload raises it for itself
     # (request.max_content_length). Larger bodies get a 413 page, unread.
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Where the static files are built, fingerprinted and compressed, at start-up
+    # (dossiers/delivery.py); None: instance/static. It must be writable.
+    STATIC_BUILD_FOLDER: str | None = None
     TESTING = False
     DEBUG = False
 
@@ -70,6 +73,7 @@ class Config:
         )
         self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", self.PROXY_HOPS))
         self.FIRST_YEAR = int(os.environ.get("FIRST_YEAR", self.FIRST_YEAR))
+        self.STATIC_BUILD_FOLDER = os.environ.get("STATIC_BUILD_FOLDER") or None
         trusted = os.environ.get("TRUSTED_PROXIES")
         if trusted is not None:
             self.TRUSTED_PROXIES = tuple(a.strip() for a in trusted.split(",") if a.strip())

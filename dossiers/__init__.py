@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import clock, inputs, logs, project, sealing, security
+from . import clock, delivery, inputs, logs, project, sealing, security
 from .extensions import babel, csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ def create_app(config: Any = None) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     security.register(app)
+    delivery.register(app)
     return app
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import (
@@ -35,6 +35,8 @@ from .extensions import db, login_manager
 from .inputs import identifier
 from .keyset import Key, Window
 from .models import (
+    ENDED_STATUSES,
+    Document,
     Dossier,
     Event,
     Measure,
@@ -72,11 +74,13 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "auth.totp": PUBLIC,  # the view itself requires the password step first
     "auth.enrol": PUBLIC,  # likewise
     "auth.logout": ALL_ROLES,
+    "auth.change_password": ALL_ROLES,
     "dashboard.index": DOSSIER_ROLES,
     "dossiers.index": DOSSIER_ROLES,
     "dossiers.new": DOSSIER_ROLES,
     "dossiers.detail": DOSSIER_ROLES,
     "dossiers.transition": DOSSIER_ROLES,
+    "dossiers.print": DOSSIER_ROLES,
     "casework.persons": DOSSIER_ROLES,
     "casework.link_person": DOSSIER_ROLES,
     "casework.edit_person": DOSSIER_ROLES,
@@ -86,6 +90,14 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "casework.approval": DOSSIER_ROLES,
     "casework.new_measure": DOSSIER_ROLES,
     "casework.lift_measure": DOSSIER_ROLES,
+    "casework.hand_over": DOSSIER_ROLES,
+    "casework.add_document": DOSSIER_ROLES,
+    "casework.document": DOSSIER_ROLES,
+    "casework.add_note": DOSSIER_ROLES,
+    "casework.edit_assessment": DOSSIER_ROLES,
+    "casework.withdraw_assessment": DOSSIER_ROLES,
+    "casework.edit_measure": DOSSIER_ROLES,
+    "casework.withdraw_measure": DOSSIER_ROLES,
     "events.index": DOSSIER_ROLES,
     "events.month": DOSSIER_ROLES,
     "events.new": DOSSIER_ROLES,
@@ -135,9 +147,18 @@ def enforce_policy() -> Any:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    if current_user.must_change_password and request.endpoint not in FIRST_PASSWORD_PAGES:
+        # An administrator's password for them: their own first, before any other page.
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.change_password", next=back))
     if current_user.role not in roles:
         refuse(403)
     return None
+
+
+# What an account with a password an administrator chose may reach before choosing its
+# own (besides the public pages).
+FIRST_PASSWORD_PAGES = frozenset({"auth.change_password", "auth.logout"})
 
 
 def refuse(status: int) -> NoReturn:
@@ -177,12 +198,12 @@ def can_move_dossier(user: User, dossier: Dossier) -> bool:
 
 
 def can_update_measure(user: User, measure: Measure) -> bool:
-    """A partner updates only its own organisation's measures, while they are not lifted."""
+    """A partner updates only its own organisation's measures, until they end."""
     return (
         has_role(user, Role.PARTNER)
         and user.organisation_id is not None
         and measure.organisation_id == user.organisation_id
-        and not measure.lifted
+        and not measure.ended
     )
 
 
@@ -209,6 +230,16 @@ def dossier_person(dossier: Dossier, person_id: int) -> Person:
 def dossier_assessment(dossier: Dossier, assessment_id: int) -> ThreatAssessment:
     """One of the dossier's threat assessments, or 404."""
     return _member(dossier.assessments, assessment_id)
+
+
+def dossier_document(dossier: Dossier, document_id: int) -> Document:
+    """One of the dossier's documents, or 404 (the same answer for another dossier's)."""
+    found = db.session.scalar(
+        select(Document).where(Document.id == document_id, Document.dossier_id == dossier.id)
+    )
+    if found is None:
+        refuse(404)
+    return found
 
 
 def dossier_measure(dossier: Dossier, measure_id: int) -> Measure:
@@ -272,9 +303,9 @@ NEWEST_FIRST = (Key(Measure.start_date, descending=True), Key(Measure.id, descen
 def partner_measure_page(
     user: User, lifted: bool, *, after: str | None, before: str | None
 ) -> Window:
-    """A page of the partner's current measures, or of its lifted ones; counted without
-    the joins that only name what a row shows."""
-    shown = Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
+    """A page of the partner's current measures, or of those that ended (lifted, or
+    withdrawn by the centre); counted without the joins that only name what a row shows."""
+    shown = Measure.status.in_(ENDED_STATUSES) if lifted else is_current_measure()
     return keyset.window(
         queries.partner_measure_rows().where(partner_scope(user), shown),
         NEWEST_FIRST,

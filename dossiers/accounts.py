@@ -12,11 +12,13 @@ from zxcvbn import zxcvbn
 from . import audit
 from .auth import (
     end_all_sessions,
+    end_other_sessions,
     forget_second_factor,
     hash_password,
     must_enrol,
     new_enrolment_code,
     normalise_email,
+    password_matches,
 )
 from .extensions import db
 from .models import Organisation, OrganisationKind, Role, User
@@ -35,15 +37,16 @@ def _check(email: str, role: Role, organisation_id: int | None, user: User | Non
         raise Refused(_l("There is no such organisation."))
 
 
-def _check_password(password: str, *context: str) -> None:
+def _check_password(password: str, *context: str, field: str = "password") -> None:
     """At least 12 characters, not a known common or breached password, and not
-    guessable from the account's own name or email (zxcvbn's lists and scoring)."""
+    guessable from the account's own name or email (zxcvbn's lists and scoring); a
+    refusal names the form's `field`."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Refused(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+        raise Refused(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), field)
     if password.lower() in _common_passwords():
-        raise Refused(_l("This password is on the list of common passwords."))
+        raise Refused(_l("This password is on the list of common passwords."), field)
     if zxcvbn(password[:100], user_inputs=[c for c in context if c])["score"] < 3:
-        raise Refused(_l("This password is too easy to guess; use more unrelated words."))
+        raise Refused(_l("This password is too easy to guess; use more unrelated words."), field)
 
 
 @cache
@@ -84,6 +87,9 @@ def create_user(
         role=role,
         organisation_id=organisation_id,
         password_hash=hash_password(password),
+        # An administrator's choice is a first password; the command line's (the first
+        # administrator of an installation, or the demo) is the holder's own.
+        must_change_password=actor is not None,
     )
     db.session.add(user)
     db.session.flush()
@@ -94,6 +100,7 @@ def create_user(
         object_id=user.id,
         role=role.value,
         organisation_id=organisation_id,
+        must_change_password=user.must_change_password,
     )
     return user
 
@@ -116,6 +123,8 @@ def update_user(
     if password:
         _check_password(password, email, full_name)
         user.password_hash = hash_password(password)
+        # Set for someone else, it is a first password again; an admin's own is theirs.
+        user.must_change_password = user.id != actor.id
     user.email, user.full_name = email, full_name.strip()
     user.organisation_id, user.active = organisation_id, active
     role_changed = user.role is not role
@@ -132,7 +141,35 @@ def update_user(
         organisation_id=organisation_id,
         active=active,
         password_changed=bool(password),
+        must_change_password=user.must_change_password,
     )
+
+
+def change_password(user: User, *, current: str, new: str, confirmation: str) -> None:
+    """The holder's own new password: their current one given again, the same strength
+    rules as any password, not the current one, typed twice. It ends their other
+    sessions, not this one, and is no longer a first password."""
+    if not password_matches(user, current):
+        raise Refused(WRONG_CURRENT_PASSWORD, "current_password")
+    if new == current:
+        raise Refused(_l("Choose a new password, not your current one."), "new_password")
+    _check_password(new, user.email, user.full_name, field="new_password")
+    if new != confirmation:
+        raise Refused(_l("The two new passwords are not the same."), "confirmation")
+    first = user.must_change_password
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    end_other_sessions(user)
+    audit.record(
+        "user.password_change",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        first_password=first,
+    )
+
+
+WRONG_CURRENT_PASSWORD = _l("This is not your current password.")
 
 
 def save_organisation(

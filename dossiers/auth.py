@@ -48,6 +48,14 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def password_matches(user: User, password: str) -> bool:
+    """Whether this is the user's password (asked again before it is changed)."""
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def active_user(user_id: int) -> User | None:
     user = db.session.get(User, user_id)
     return user if user is not None and user.active else None
@@ -115,6 +123,20 @@ def end_all_sessions(user: User) -> None:
     db.session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now_utc())
+    )
+
+
+def end_other_sessions(user: User) -> None:
+    """End every session of the user but the one they are using (a password they changed
+    themselves: whoever else held it is signed out, they are not)."""
+    db.session.execute(
+        update(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.token_hash != _token_hash(user.session_token or ""),
+        )
         .values(revoked_at=now_utc())
     )
 

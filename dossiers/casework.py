@@ -7,6 +7,7 @@ caller's transaction; the caller commits once.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -20,11 +21,13 @@ from .models import (
     AssessmentSource,
     Dossier,
     DossierKind,
+    DossierNote,
     DossierPerson,
     DossierState,
     Event,
     Person,
     ReferenceCounter,
+    Role,
     ThreatAssessment,
     ThreatGround,
     User,
@@ -108,9 +111,28 @@ def create_dossier(
     return dossier
 
 
-def _require_open(dossier: Dossier) -> None:
+def require_open(dossier: Dossier) -> None:
     if dossier.state is DossierState.CLOSED:
         raise Refused(_l("The dossier is closed; reopen it first."))
+
+
+def check_person(
+    dossier: Dossier,
+    *,
+    function: str,
+    date_of_birth: dt.date | None,
+    family_of: Person | None,
+    person: Person | None = None,
+) -> None:
+    """What a person of a dossier must have: a function, unless they are protected as a
+    family member of someone in it; a date of birth that has been."""
+    require_open(dossier)
+    if family_of is not None and (family_of not in dossier.persons or family_of is person):
+        raise Refused(_l("Choose another person of this dossier."), "family_of_id")
+    if not function.strip() and family_of is None:
+        raise Refused(_l("Give the person's function (a family member needs none)."), "function")
+    if date_of_birth is not None and date_of_birth > today():
+        raise Refused(_l("A date of birth cannot be in the future."), "date_of_birth")
 
 
 def add_new_person(
@@ -121,46 +143,80 @@ def add_new_person(
     actor: User,
     category: VipCategory | None = None,
     country: str | None = None,
+    date_of_birth: dt.date | None = None,
+    family_of: Person | None = None,
+    relation: str = "",
 ) -> Person:
-    _require_open(dossier)
+    check_person(dossier, function=function, date_of_birth=date_of_birth, family_of=family_of)
     person = Person(
         name=name.strip(),
         function=function.strip(),
         category=category,
         country=(country or "").strip() or None,
+        date_of_birth=date_of_birth,
     )
     db.session.add(person)
     db.session.flush()
     audit.record(
         "person.create", actor=actor, object_type="person", object_id=person.id, dossier=dossier
     )
-    _link(dossier, person, actor)
+    _link(dossier, person, actor, family_of=family_of, relation=relation)
     return person
 
 
 PERSON_SEARCH_CAP = 1000  # more matches than this: read by the database, not as a list
 
 
-def find_persons(dossier: Dossier, text: str, actor: User, limit: int = 20) -> list[Person]:
+@dataclass(frozen=True)
+class Found:
+    """A person search's page: the first persons by name, whether there are more, and
+    each one's latest dossier (to tell people of one name apart)."""
+
+    persons: list[Person]
+    more: bool
+    last_dossier: dict[int, tuple[str, int]]
+
+
+def find_persons(dossier: Dossier, text: str, actor: User, limit: int = 20) -> Found:
     """Persons already known whose name holds the text, to link to the dossier; the
     search is audited (a search for a name reads personal data)."""
     found = list(
         db.session.scalars(
             select(Person)
             .where(Person.id.in_(names.persons_named(text, PERSON_SEARCH_CAP)))
-            .order_by(Person.name)
-            .limit(limit)
+            .order_by(Person.name, Person.id)
+            .limit(limit + 1)
         )
     )
+    shown = found[:limit]
+    latest: dict[int, tuple[str, int]] = {}
+    rows = db.session.execute(
+        select(DossierPerson.person_id, Dossier.reference, Dossier.opened_on)
+        .join(Dossier, Dossier.id == DossierPerson.dossier_id)
+        .where(DossierPerson.person_id.in_([p.id for p in shown]))
+        .order_by(Dossier.opened_on, Dossier.id)
+    )
+    for person_id, reference, opened_on in rows:
+        latest[person_id] = (reference, opened_on.year)  # the last one read is the latest
     audit.record(
         "person.search",
         actor=actor,
         object_type="person",
         object_id=None,
         dossier=dossier,
-        results=len(found),
+        results=len(shown),
     )
-    return found
+    return Found(shown, len(found) > limit, latest)
+
+
+def person_links(dossier: Dossier) -> dict[int, DossierPerson]:
+    """How each person belongs to the dossier (family member of whom), by person id."""
+    return {
+        link.person_id: link
+        for link in db.session.scalars(
+            select(DossierPerson).where(DossierPerson.dossier_id == dossier.id)
+        )
+    }
 
 
 def update_person(
@@ -172,11 +228,22 @@ def update_person(
     category: VipCategory | None,
     country: str | None,
     actor: User,
+    date_of_birth: dt.date | None = None,
+    family_of: Person | None = None,
+    relation: str = "",
 ) -> None:
-    """Correct a person's details (they are the same person in every dossier)."""
-    _require_open(dossier)
+    """Correct a person's details (they are the same person in every dossier) and how
+    they belong to this one."""
+    check_person(
+        dossier, function=function, date_of_birth=date_of_birth, family_of=family_of, person=person
+    )
     person.name, person.function = name.strip(), function.strip()
     person.category, person.country = category, (country or "").strip() or None
+    person.date_of_birth = date_of_birth
+    link = db.session.get(DossierPerson, (dossier.id, person.id))
+    if link is not None:
+        link.family_of_id = family_of.id if family_of else None
+        link.relation = relation.strip() if family_of else ""
     db.session.flush()
     audit.record(
         "person.update", actor=actor, object_type="person", object_id=person.id, dossier=dossier
@@ -184,14 +251,28 @@ def update_person(
 
 
 def link_person(dossier: Dossier, person: Person, actor: User) -> None:
-    _require_open(dossier)
+    require_open(dossier)
     if person in dossier.persons:
         raise Refused(_l("This person is already in the dossier."))
     _link(dossier, person, actor)
 
 
-def _link(dossier: Dossier, person: Person, actor: User) -> None:
-    db.session.add(DossierPerson(dossier_id=dossier.id, person_id=person.id))
+def _link(
+    dossier: Dossier,
+    person: Person,
+    actor: User,
+    *,
+    family_of: Person | None = None,
+    relation: str = "",
+) -> None:
+    db.session.add(
+        DossierPerson(
+            dossier_id=dossier.id,
+            person_id=person.id,
+            family_of_id=family_of.id if family_of else None,
+            relation=relation.strip() if family_of else "",
+        )
+    )
     db.session.flush()
     db.session.expire(dossier, ["persons"])
     audit.record(
@@ -204,10 +285,10 @@ def _link(dossier: Dossier, person: Person, actor: User) -> None:
 
 
 def remove_person(dossier: Dossier, person: Person | None, actor: User) -> None:
-    _require_open(dossier)
+    require_open(dossier)
     if person is None:
         raise Refused(_l("This person is not in the dossier."))
-    if any(m.person_id == person.id and not m.lifted for m in dossier.measures):
+    if any(m.person_id == person.id and not m.ended for m in dossier.measures):
         raise Refused(_l("Lift the measures for this person before removing them."))
     link = db.session.get(DossierPerson, (dossier.id, person.id))
     if link is None:
@@ -224,6 +305,26 @@ def remove_person(dossier: Dossier, person: Person | None, actor: User) -> None:
     )
 
 
+def check_assessment(
+    dossier: Dossier,
+    *,
+    level: int,
+    assessed_on: dt.date,
+    review_on: dt.date | None,
+    person: Person | None,
+) -> None:
+    """What an assessment must be, recorded or corrected."""
+    require_open(dossier)
+    if level not in (1, 2, 3, 4):
+        raise Refused(_l("The threat level is 1, 2, 3 or 4."), "level")
+    if assessed_on > today():
+        raise Refused(_l("An assessment cannot be dated in the future."), "assessed_on")
+    if review_on is not None and review_on < assessed_on:
+        raise Refused(_l("The review date cannot be before the assessment date."), "review_on")
+    if person is not None and person not in dossier.persons:
+        raise Refused(_l("The person is not in this dossier."), "person_id")
+
+
 def record_assessment(
     dossier: Dossier,
     *,
@@ -235,15 +336,9 @@ def record_assessment(
     actor: User,
     person: Person | None = None,
 ) -> ThreatAssessment:
-    _require_open(dossier)
-    if level not in (1, 2, 3, 4):
-        raise Refused(_l("The threat level is 1, 2, 3 or 4."))
-    if assessed_on > today():
-        raise Refused(_l("An assessment cannot be dated in the future."), "assessed_on")
-    if review_on is not None and review_on < assessed_on:
-        raise Refused(_l("The review date cannot be before the assessment date."), "review_on")
-    if person is not None and person not in dossier.persons:
-        raise Refused(_l("The person is not in this dossier."))
+    check_assessment(
+        dossier, level=level, assessed_on=assessed_on, review_on=review_on, person=person
+    )
     assessment = ThreatAssessment(
         dossier=dossier,
         person=person,
@@ -270,12 +365,69 @@ def record_assessment(
 
 
 def set_event(dossier: Dossier, event: Event, actor: User) -> None:
-    _require_open(dossier)
+    require_open(dossier)
     if not dossier.is_vip:
         raise Refused(_l("Only VIP protection dossiers have an event."))
     dossier.event = event
     audit.record(
         "dossier.event_set", actor=actor, object_type="event", object_id=event.id, dossier=dossier
+    )
+
+
+def hand_over(dossier: Dossier, to: User | None, actor: User) -> None:
+    """Make another officer the dossier's lead officer."""
+    require_open(dossier)
+    if to is None or to.role is not Role.OFFICER or not to.active:
+        raise Refused(_l("Choose an active crisis-centre officer."), "officer_id")
+    if to.id == dossier.lead_officer_id:
+        raise Refused(_l("%(name)s already leads this dossier.", name=to.full_name), "officer_id")
+    before = dossier.lead_officer_id
+    dossier.lead_officer = to
+    audit.record(
+        "dossier.hand_over",
+        actor=actor,
+        object_type="dossier",
+        object_id=dossier.id,
+        dossier=dossier,
+        changes={"lead_officer": [before, to.id]},
+    )
+
+
+def add_note(dossier: Dossier, body: str, actor: User) -> DossierNote:
+    """An officer's internal note: kept as typed (line breaks too), never edited."""
+    if not body.strip():
+        raise Refused(_l("Write the note first."), "body")
+    note = DossierNote(dossier_id=dossier.id, author_id=actor.id, body=body.strip())
+    db.session.add(note)
+    db.session.flush()
+    # The note's words stay out of the audit trail: the event names the note.
+    audit.record(
+        "note.create",
+        actor=actor,
+        object_type="note",
+        object_id=note.id,
+        dossier=dossier,
+        note_id=note.id,
+    )
+    return note
+
+
+def notes_by_id(dossier: Dossier) -> dict[int, DossierNote]:
+    """The dossier's internal notes, for its timeline."""
+    return {
+        note.id: note
+        for note in db.session.scalars(
+            select(DossierNote).where(DossierNote.dossier_id == dossier.id)
+        )
+    }
+
+
+def officers() -> list[User]:
+    """The active officers a dossier can be handed to."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == Role.OFFICER, User.active).order_by(User.full_name)
+        )
     )
 
 
@@ -295,7 +447,7 @@ def check_approval_date(on: dt.date, event: Event | None) -> None:
 
 
 def record_approval(dossier: Dossier, *, on: dt.date, reference: str, actor: User) -> None:
-    _require_open(dossier)
+    require_open(dossier)
     if not dossier.is_vip:
         raise Refused(_l("Only VIP protection measures need the Minister's approval."))
     check_approval_date(on, dossier.event)

@@ -9,15 +9,33 @@ stored time is UTC (naive, in the database).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
 ZONE_NAME = "Europe/Brussels"
 ZONE = ZoneInfo(ZONE_NAME)
 
+# Set only inside `as_of`: a history replayed on its own dates.
+_REPLAYED: ContextVar[dt.datetime | None] = ContextVar("replayed_now", default=None)
+
 
 def now_utc() -> dt.datetime:
     """Now, as stored: UTC without a zone."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return _REPLAYED.get() or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def as_of(at: dt.datetime) -> Iterator[None]:
+    """Within the block, now (and today) is the stored time `at`: for recording a history
+    on the days it happened (the demo data set), its audit events included; never for a
+    request. The audit chain stays valid: it is ordered by sequence, not by time."""
+    token = _REPLAYED.set(at)
+    try:
+        yield
+    finally:
+        _REPLAYED.reset(token)
 
 
 def local(at: dt.datetime) -> dt.datetime:

@@ -6,6 +6,11 @@ made up and must come out the same every time; nothing in it is a secret.
 Same seed, same data: the only randomness is a seeded random.Random per year. Two
 exceptions: the account passwords are drawn fresh and printed once, and the one summit
 in preparation is placed three weeks after the day of seeding.
+
+Each step of a dossier's history is recorded on its own day (clock.as_of), its audit
+events included, so that a timeline reads as the history it shows; nothing is dated
+after the seeding. The accounts, the organisations and the standard sets are of the day
+of seeding.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import datetime as dt
 import random
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -290,23 +296,31 @@ class _Seeder:
         self.orgs = orgs
         self.types = types
         self.name_counter = 0
+        self.seeded_at = clock.now_utc()
 
     def _name(self, rng: random.Random) -> str:
         self.name_counter += 1
         return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
     def _at(self, day: dt.date, hour: int = 10) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(hour))
+        # A day still to come (a closure after the day of seeding) is recorded as of it.
+        return min(dt.datetime.combine(day, dt.time(hour)), self.seeded_at)
+
+    def _on(self, day: dt.date) -> AbstractContextManager[None]:
+        """What is recorded in the block (rows and audit events) is dated on `day`."""
+        return clock.as_of(self._at(day))
 
     def _move(self, dossier: Dossier, name: str, day: dt.date, reason: str = "") -> None:
-        workflow.transition(dossier, name, self.officer, reason, at=self._at(day))
+        with self._on(day):
+            workflow.transition(dossier, name, self.officer, reason, at=self._at(day))
 
     def _dossier(
         self, kind: DossierKind, title: str, opened_on: dt.date, ground: ThreatGround | None
     ) -> Dossier:
-        return casework.create_dossier(
-            kind=kind, title=title, opened_on=opened_on, ground=ground, actor=self.officer
-        )
+        with self._on(opened_on):
+            return casework.create_dossier(
+                kind=kind, title=title, opened_on=opened_on, ground=ground, actor=self.officer
+            )
 
     def _link_all(self, dossier: Dossier, persons: list[Person]) -> None:
         db.session.add_all(DossierPerson(dossier_id=dossier.id, person_id=p.id) for p in persons)
@@ -417,7 +431,8 @@ class _Seeder:
                     "Close protection during public appearances.",
                     person=persons[0],
                 )
-            db.session.flush()
+            with self._on(start):
+                db.session.flush()
             self._move(dossier, "decide_measures", start)
             if year < 2024 or rng.random() < 0.5:
                 closed = start + dt.timedelta(days=rng.randrange(60, 330))
@@ -454,18 +469,19 @@ class _Seeder:
         )
 
     def _assess(self, dossier: Dossier, rng: random.Random, on: dt.date) -> None:
-        casework.record_assessment(
-            dossier,
-            source=rng.choice(
-                [AssessmentSource.OCAM, AssessmentSource.OCAM, AssessmentSource.FEDERAL_POLICE]
-            ),
-            level=rng.choices([1, 2, 3, 4], weights=[2, 5, 3, 1])[0],
-            assessed_on=on,
-            review_on=on + dt.timedelta(days=180),
-            summary="Threats received through social media and by letter; "
-            "assessment of intent and capability attached.",
-            actor=self.officer,
-        )
+        with self._on(on):
+            casework.record_assessment(
+                dossier,
+                source=rng.choice(
+                    [AssessmentSource.OCAM, AssessmentSource.OCAM, AssessmentSource.FEDERAL_POLICE]
+                ),
+                level=rng.choices([1, 2, 3, 4], weights=[2, 5, 3, 1])[0],
+                assessed_on=on,
+                review_on=on + dt.timedelta(days=180),
+                summary="Threats received through social media and by letter; "
+                "assessment of intent and capability attached.",
+                actor=self.officer,
+            )
 
     def vip_pool(self) -> dict[str, list[Person]]:
         rng = random.Random(2021)  # nosec B311
@@ -575,9 +591,11 @@ class _Seeder:
         )
         at_intake.event = event
         self._link_all(at_intake, persons)
-        events.record_event_approval(
-            event, on=today - dt.timedelta(days=2), reference="BiZa/summit/001", actor=self.officer
-        )
+        approved = today - dt.timedelta(days=2)
+        with self._on(approved):
+            events.record_event_approval(
+                event, on=approved, reference="BiZa/summit/001", actor=self.officer
+            )
         for dossier in delegations[:3]:
             self._move(dossier, "decide_measures", today - dt.timedelta(days=1))
 
@@ -611,27 +629,30 @@ class _Seeder:
         dossier.event = event
         self._link_all(dossier, delegates)
         self._move(dossier, "start_assessment", opened + dt.timedelta(days=1))
-        casework.record_assessment(
-            dossier,
-            source=AssessmentSource.OCAM,
-            level=rng.choice([2, 3]),
-            assessed_on=opened + dt.timedelta(days=assessed_after),
-            review_on=None,
-            summary="General threat picture for the event and the delegation.",
-            actor=self.officer,
-        )
-        self._measure(
-            dossier,
-            "perimeter",
-            LOCAL_ZONES[0],
-            event.start_date,
-            event.end_date,
-            "Perimeter around the delegation's hotel.",
-            status=MeasureStatus.REQUESTED,
-        )
-        db.session.flush()
-        if any(person.category in SET_CATEGORIES for person in delegates):
-            measures.apply_standard_sets(dossier, self.officer)
+        assessed = opened + dt.timedelta(days=assessed_after)
+        # Assessed, then its measures proposed, the same day.
+        with self._on(assessed):
+            casework.record_assessment(
+                dossier,
+                source=AssessmentSource.OCAM,
+                level=rng.choice([2, 3]),
+                assessed_on=assessed,
+                review_on=None,
+                summary="General threat picture for the event and the delegation.",
+                actor=self.officer,
+            )
+            self._measure(
+                dossier,
+                "perimeter",
+                LOCAL_ZONES[0],
+                event.start_date,
+                event.end_date,
+                "Perimeter around the delegation's hotel.",
+                status=MeasureStatus.REQUESTED,
+            )
+            db.session.flush()
+            if any(person.category in SET_CATEGORIES for person in delegates):
+                measures.apply_standard_sets(dossier, self.officer)
         return dossier
 
 

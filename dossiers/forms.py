@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -128,6 +128,25 @@ class EnrolmentCodeForm(Form):
     )
 
 
+class PasswordChangeForm(Form):
+    # The rules for a new password are the domain's (accounts.change_password).
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirmation = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(REQUIRED), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class DossierFilterForm(Form):
     class Meta:
         csrf = False  # a GET search form changes nothing
@@ -144,6 +163,14 @@ class DossierFilterForm(Form):
         validators=[Optional()],
     )
     year = YearField(_l("Year opened"), validators=[Optional(), NumberRange(1990, 2100)])
+    level = SelectField(
+        _l("Level"),
+        coerce=optional_int,
+        choices=options([("", _l("All levels")), *LEVELS.items()]),
+        validators=[Optional()],
+    )
+    mine = BooleanField(_l("Only the dossiers I lead"))
+    review_due = BooleanField(_l("Only those whose review is due"))
 
 
 class OpenOnForm(Form):
@@ -171,7 +198,13 @@ class DossierForm(Form):
 
 class PersonForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=160)])
-    function = StringField(_l("Function"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    # Required, except for a family member (casework.check_person).
+    function = StringField(_l("Function"), validators=[Optional(), Length(max=120)])
+    date_of_birth = DayField(_l("Date of birth (optional)"), validators=[Optional()])
+    family_of_id = SelectField(
+        _l("Family member of (optional)"), coerce=optional_int, validators=[Optional()]
+    )
+    relation = StringField(_l("Relation (spouse, son, …)"), validators=[Optional(), Length(max=60)])
     category = SelectField(
         _l("VIP category"),
         choices=options([("", _l("— (not a VIP)"))]) + choices(VipCategory),
@@ -225,6 +258,34 @@ class AssessmentForm(Form):
     assessed_on = DayField(_l("Assessment date"), validators=[InputRequired(REQUIRED)])
     review_on = DayField(_l("Review date"), validators=[Optional()])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(REQUIRED), Length(max=10000)])
+
+
+class AssessmentEditForm(VersionedForm, AssessmentForm):
+    """A correction of an assessment, carrying the version it was rendered from."""
+
+
+class HandOverForm(VersionedForm):
+    officer_id = SelectField(
+        _l("New lead officer"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+    )
+
+
+class NoteForm(Form):
+    body = TextAreaField(
+        _l("Internal note"), validators=[DataRequired(REQUIRED), Length(max=10000)]
+    )
+
+
+class DocumentForm(Form):
+    file = FileField(_l("Document"), validators=[FileRequired(_l("Choose a file."))])
+
+
+class WithdrawalForm(VersionedForm):
+    """Withdrawing a wrong entry: it stays, shown as withdrawn, with this reason."""
+
+    reason = TextAreaField(
+        _l("Why is it withdrawn?"), validators=[DataRequired(REQUIRED), Length(max=2000)]
+    )
 
 
 class EventChoiceForm(VersionedForm):
@@ -325,6 +386,10 @@ class MeasureForm(Form):
     def validate_end_date(self, field: DateField) -> None:
         if self.start_date.data and field.data and field.data < self.start_date.data:
             raise ValidationError(_l("A measure cannot end before it starts."))
+
+
+class MeasureEditForm(VersionedForm, MeasureForm):
+    """A correction of a measure, carrying the version it was rendered from."""
 
 
 class MeasureReportForm(VersionedForm):

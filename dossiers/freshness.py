@@ -16,7 +16,7 @@ from .clock import moment
 from .extensions import db
 from .inputs import counter
 from .labels import label
-from .models import AuditEvent, Dossier, Measure, Person, is_dossier_write
+from .models import AuditEvent, Dossier, Measure, Person, ThreatAssessment, is_dossier_write
 from .refusals import Refused
 
 
@@ -26,7 +26,10 @@ def current_seen() -> int:
 
 
 def check(
-    thing: Dossier | Measure | Person, version: object, seen: object, dossier: Dossier | None = None
+    thing: Dossier | Measure | ThreatAssessment | Person,
+    version: object,
+    seen: object,
+    dossier: Dossier | None = None,
 ) -> None:
     """Raise Refused when the form was rendered with another version of the thing."""
     submitted = counter(version)
@@ -36,7 +39,7 @@ def check(
         thing.id
         if isinstance(thing, Dossier)
         else thing.dossier_id
-        if isinstance(thing, Measure)
+        if isinstance(thing, Measure | ThreatAssessment)
         else dossier.id
         if dossier is not None
         else None

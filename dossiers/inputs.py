@@ -56,7 +56,10 @@ def within_days(day: dt.date) -> bool:
 
 # The views that take a file, and the body each accepts; every other request is held
 # to MAX_CONTENT_LENGTH (1 MB). Set before anything reads the body (CSRF does).
-BODY_LIMITS = {"events.new_delegation": 5 * 1024 * 1024 + 512 * 1024}
+BODY_LIMITS = {
+    "events.new_delegation": 5 * 1024 * 1024 + 512 * 1024,
+    "casework.add_document": 20 * 1024 * 1024 + 512 * 1024,  # documents.MAX_BYTES and the form
+}
 
 
 def apply_body_limit() -> None:

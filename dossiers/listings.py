@@ -34,6 +34,9 @@ class DossierFilter:
     kind: DossierKind | None = None
     state: DossierState | None = None
     year: int | None = None
+    level: int | None = None  # of the current assessment
+    lead_officer_id: int | None = None
+    review_due_by: dt.date | None = None  # open dossiers whose review date has come
 
 
 def current_levels(dossier_ids: Iterable[int]) -> dict[int, int]:
@@ -54,6 +57,12 @@ def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
         query = query.where(Dossier.state == criteria.state)
     if criteria.year:
         query = query.where(Dossier.year == criteria.year)
+    if criteria.level:
+        query = query.where(latest_assessment(ThreatAssessment.level, Dossier.id) == criteria.level)
+    if criteria.lead_officer_id:
+        query = query.where(Dossier.lead_officer_id == criteria.lead_officer_id)
+    if criteria.review_due_by:
+        query = query.where(is_open_dossier(), Dossier.review_on <= criteria.review_due_by)
     text = criteria.q.strip()
     if text:
         # One set of ids from two indexes (reference, name), so that the dossier table is

@@ -32,6 +32,16 @@ from .models import (
 from .refusals import Outcomes, Refused
 
 
+def check_measure(
+    dossier: Dossier, *, start_date: dt.date, end_date: dt.date | None, person: Person | None
+) -> None:
+    """What a measure's period and person must be, added or corrected."""
+    if end_date is not None and end_date < start_date:
+        raise Refused(_l("A measure cannot end before it starts."), "end_date")
+    if person is not None and person not in dossier.persons:
+        raise Refused(_l("The person is not in this dossier."), "person_id")
+
+
 def add_measure(
     dossier: Dossier,
     *,
@@ -47,10 +57,7 @@ def add_measure(
         raise Refused(
             _l("Measures are added while the dossier is in assessment or has measures decided.")
         )
-    if end_date is not None and end_date < start_date:
-        raise Refused(_l("A measure cannot end before it starts."))
-    if person is not None and person not in dossier.persons:
-        raise Refused(_l("The person is not in this dossier."))
+    check_measure(dossier, start_date=start_date, end_date=end_date, person=person)
     measure = Measure(
         dossier=dossier,
         measure_type=measure_type,
@@ -229,7 +236,7 @@ def apply_standard_sets(dossier: Dossier, actor: User) -> list[Measure]:
                 m.person_id == person.id
                 and m.measure_type_id == line.measure_type_id
                 and m.organisation_id == line.organisation_id
-                and not m.lifted
+                and not m.ended
                 for m in dossier.measures
             ):
                 continue

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -110,21 +111,38 @@ class MeasureStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     IN_EXECUTION = "in_execution"
     LIFTED = "lifted"
+    # A wrong entry taken back, with its reason: shown as such, counted nowhere.
+    WITHDRAWN = "withdrawn"
 
 
-# A partner's current measures: decided, and not lifted. Spelled the same in the partial
-# index and in the query (is_current_measure); both terms in the index let a partner's
-# list be counted from the index alone.
-CURRENT_MEASURE_SQL = "status <> 'lifted' AND decided_at IS NOT NULL"
+# A measure that no partner carries out any more.
+ENDED_STATUSES = (MeasureStatus.LIFTED, MeasureStatus.WITHDRAWN)
+
+
+# A partner's current measures: decided, and neither lifted nor withdrawn. Spelled the
+# same in the partial index and in the query (is_current_measure); both terms in the
+# index let a partner's list be counted from the index alone.
+CURRENT_MEASURE_SQL = "status NOT IN ('lifted', 'withdrawn') AND decided_at IS NOT NULL"
 
 
 def is_current_measure():
     from sqlalchemy import and_, literal
 
     return and_(
-        Measure.status != literal(MeasureStatus.LIFTED.value, literal_execute=True),
+        Measure.status.not_in(
+            [literal(status.value, literal_execute=True) for status in ENDED_STATUSES]
+        ),
         Measure.decided_at.is_not(None),
     )
+
+
+def counts_as_decided():
+    """The one rule for a measure the crisis centre decided: what the figures count, the
+    event's coverage reads and a dossier needs to count as protected. A withdrawn
+    measure was a wrong entry: it counts nowhere."""
+    from sqlalchemy import and_
+
+    return and_(Measure.decided_at.is_not(None), Measure.status != MeasureStatus.WITHDRAWN)
 
 
 class Organisation(Model):
@@ -164,6 +182,9 @@ class User(Model):
     enrolment_code_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # nl, fr or en; None: the browser's language.
     language: Mapped[str | None] = mapped_column(String(5))
+    # A password someone else chose (an administrator): its holder chooses their own
+    # before any other page (access.enforce_policy).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -233,6 +254,7 @@ class Person(Model):
     function: Mapped[str] = mapped_column(String(120), default="")
     category: Mapped[VipCategory | None] = mapped_column(enum_type(VipCategory))
     country: Mapped[str | None] = mapped_column(String(80))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
 
 
@@ -288,6 +310,9 @@ class DossierPerson(Model):
     # A VIP's own days at the event, from a delegation list (optional).
     arrival_date: Mapped[dt.date | None] = mapped_column(Date)
     departure_date: Mapped[dt.date | None] = mapped_column(Date)
+    # Protected as a family member of another person of the dossier ("spouse", "son").
+    family_of_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    relation: Mapped[str] = mapped_column(String(60), default="", server_default="")
 
 
 # Spelled the same in the partial index and in the query (is_open_dossier).
@@ -309,6 +334,8 @@ class Dossier(Model):
         # The list's order, newest first: a page is an index range however deep it is.
         Index("ix_dossier_opened_on_id", "opened_on", "id"),
         Index("ix_dossier_year_opened_on", "year", "opened_on"),
+        # "My dossiers": an officer's own, newest first.
+        Index("ix_dossier_lead_opened_on", "lead_officer_id", "opened_on", "id"),
         # The dashboard's reviews due: open dossiers by the review date of their current
         # assessment, read in order however many dossiers the history holds.
         Index(
@@ -353,7 +380,11 @@ class Dossier(Model):
     lead_officer: Mapped[User | None] = relationship()
     event: Mapped[Event | None] = relationship()
     persons: Mapped[list[Person]] = relationship(
-        secondary="dossier_person", order_by="Person.name", viewonly=True
+        secondary="dossier_person",
+        primaryjoin="Dossier.id == DossierPerson.dossier_id",
+        secondaryjoin="Person.id == DossierPerson.person_id",
+        order_by="Person.name",
+        viewonly=True,
     )
     assessments: Mapped[list[ThreatAssessment]] = relationship(
         back_populates="dossier",
@@ -367,7 +398,7 @@ class Dossier(Model):
 
     @property
     def current_assessment(self) -> ThreatAssessment | None:
-        return self.assessments[0] if self.assessments else None
+        return next((a for a in self.assessments if not a.withdrawn), None)
 
 
 class ThreatAssessment(Model):
@@ -380,6 +411,8 @@ class ThreatAssessment(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  # optimistic lock, as on Dossier
+    __mapper_args__ = {"version_id_col": version}
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     source: Mapped[AssessmentSource] = mapped_column(enum_type(AssessmentSource))
@@ -389,10 +422,18 @@ class ThreatAssessment(Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A wrong entry is withdrawn with its reason, never deleted: it stays in the dossier,
+    # shown as withdrawn, and is never the current assessment.
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     dossier: Mapped[Dossier] = relationship(back_populates="assessments")
     person: Mapped[Person | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 def current_first() -> tuple:
@@ -404,7 +445,9 @@ def current_first() -> tuple:
 def latest_assessment(column: Any, dossier_id: Any, on: dt.date | None = None) -> Any:
     """`column` of the current assessment of the dossier `dossier_id` (a correlated
     column), or of the latest dated on or before `on`: a scalar subquery, read by index."""
-    query = select(column).where(ThreatAssessment.dossier_id == dossier_id)
+    query = select(column).where(
+        ThreatAssessment.dossier_id == dossier_id, ThreatAssessment.withdrawn_at.is_(None)
+    )
     if on is not None:
         query = query.where(ThreatAssessment.assessed_on <= on)
     # Correlated to everything else: a query without the dossier in its FROM fails
@@ -499,6 +542,9 @@ class Measure(Model):
     # Set when the crisis centre decides it; until then it is a draft that no
     # partner sees and no figure counts.
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Set with the status WITHDRAWN: a wrong entry taken back, and why.
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
 
@@ -511,12 +557,65 @@ class Measure(Model):
     def lifted(self) -> bool:
         return self.status is MeasureStatus.LIFTED
 
+    @property
+    def withdrawn(self) -> bool:
+        return self.status is MeasureStatus.WITHDRAWN
+
+    @property
+    def ended(self) -> bool:
+        """Lifted or withdrawn: no partner carries it out any more."""
+        return self.status in ENDED_STATUSES
+
     def in_force_on(self, day: dt.date) -> bool:
         return (
-            not self.lifted
+            not self.ended
             and self.start_date <= day
             and (self.end_date is None or self.end_date >= day)
         )
+
+
+class DossierNote(Model):
+    """An officer's internal note on a dossier: never shown to a partner, an analyst or
+    an administrator; kept, never edited (a correction is a new note)."""
+
+    __tablename__ = "dossier_note"
+    __table_args__ = (Index("ix_dossier_note_dossier_at", "dossier_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    body: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User] = relationship()
+
+
+class Document(Model):
+    """A file attached to a dossier (documents.py); its bytes are in DocumentContent."""
+
+    __tablename__ = "document"
+    __table_args__ = (Index("ix_document_dossier", "dossier_id", "uploaded_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(120))  # judged from the content
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+
+    dossier: Mapped[Dossier] = relationship()
+    uploaded_by: Mapped[User] = relationship()
+
+
+class DocumentContent(Model):
+    """A document's bytes, apart: listing a dossier's documents never reads them."""
+
+    __tablename__ = "document_content"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Transition(Model):
@@ -539,6 +638,8 @@ class Transition(Model):
 # does not see that the index covers the query. A change here needs a migration.
 READ_ACTIONS = (
     "audit.export",
+    "document.download",
+    "dossier.print",
     "dossier.view",
     "event.view",
     "measure.view",

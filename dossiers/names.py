@@ -22,8 +22,11 @@ MIN_LENGTH = 3  # shorter parts would match most of the table
 
 
 def fold(text: str) -> str:
-    """Case and compatibility forms folded, so that "DUBOIS", "dubois" and "Dubois" match."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """Case, accents and compatibility forms folded, so that "DUBOIS", "dubois" and
+    "Dubois" match, and "chloe" finds "Chloé". A change here needs a migration that
+    rewrites person_name_suffix (0020 did)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def suffixes(name: str) -> set[str]:

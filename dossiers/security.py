@@ -8,8 +8,8 @@ import hashlib
 import html
 import ipaddress
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, request
 from flask_login import current_user
@@ -37,16 +37,32 @@ def svg_policy(svg: str) -> str:
     return f"default-src 'none'; style-src {style_src}; frame-ancestors 'self'"
 
 
+# A response may bring its own (a chart its policy); the others are the same for all.
+OWN_CHOICE = ("Content-Security-Policy", "X-Frame-Options")
+
+
+def standing_headers(config: Mapping[str, Any]) -> dict[str, str]:
+    """The headers every response carries, a page's or a static file's (delivery.py)."""
+    headers = {
+        "Content-Security-Policy": CSP,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+    if config.get("SESSION_COOKIE_SECURE"):
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
 def secure_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    for name, value in standing_headers(current_app.config).items():
+        if name in OWN_CHOICE:
+            headers.setdefault(name, value)
+        else:
+            headers[name] = value
     signing_in = request.blueprint == "auth"  # a TOTP secret, recovery codes: before sign-in
     if signing_in or (
         request.endpoint not in ("static", "bootstrap.static") and current_user.is_authenticated

@@ -39,6 +39,7 @@ from .models import (
     ThreatAssessment,
     Transition,
     VipCategory,
+    counts_as_decided,
     latest_assessment,
 )
 
@@ -62,7 +63,7 @@ def bounds(year: int) -> tuple[dt.date, dt.date]:
 
 
 def _decided_measure_exists():
-    return exists().where(Measure.dossier_id == Dossier.id, Measure.decided_at.is_not(None))
+    return exists().where(Measure.dossier_id == Dossier.id, counts_as_decided())
 
 
 def tp_dossiers(year: int) -> Select:
@@ -130,7 +131,7 @@ def covered_at_event():
     day of the event. Counted by the figures, shown as coverage on the event's page."""
     return exists().where(
         Measure.dossier_id == Dossier.id,
-        Measure.decided_at.is_not(None),
+        counts_as_decided(),
         or_(Measure.person_id.is_(None), Measure.person_id == DossierPerson.person_id),
         in_force_during_event(),
     )
@@ -242,7 +243,7 @@ def _decided_measures(year: int) -> Select:
         .join(Dossier, Dossier.id == Measure.dossier_id)
         .join(MeasureType, MeasureType.id == Measure.measure_type_id)
         .join(Organisation, Organisation.id == Measure.organisation_id)
-        .where(Measure.decided_at.is_not(None), Measure.start_date.between(first, last))
+        .where(counts_as_decided(), Measure.start_date.between(first, last))
     )
 
 

@@ -4,7 +4,7 @@ changes a dossier's state."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -27,31 +27,25 @@ from .refusals import Refused
 S = DossierState
 
 
-Guard = Callable[[Dossier, str], str | None]
+# A guard yields everything the dossier still lacks for a step: the same list refuses
+# the step and shows, on the dossier's page, what is missing before anyone tries.
+Guard = Callable[[Dossier], Iterator[str]]
 
 
-def _has_person(dossier: Dossier, reason: str) -> str | None:
+def _has_person(dossier: Dossier) -> Iterator[str]:
     if not dossier.persons:
-        return _l("Add at least one protected person first.")
+        yield _l("Add at least one protected person first.")
     if dossier.is_vip and dossier.event is None:
-        return _l("A VIP protection dossier needs its event first.")
-    return None
+        yield _l("A VIP protection dossier needs its event first.")
 
 
-def _ready_to_decide(dossier: Dossier, reason: str) -> str | None:
+def _ready_to_decide(dossier: Dossier) -> Iterator[str]:
     if dossier.current_assessment is None:
-        return _l("Record a threat assessment with a level first.")
-    if not any(m.organisation_id and m.start_date and not m.lifted for m in dossier.measures):
-        return _l("Add at least one measure with a partner organisation and a start date.")
+        yield _l("Record a threat assessment with a level first.")
+    if not any(m.organisation_id and m.start_date and not m.ended for m in dossier.measures):
+        yield _l("Add at least one measure with a partner organisation and a start date.")
     if dossier.is_vip and not (dossier.approval_date and dossier.approval_reference):
-        return _l("Record the Minister's approval (date and reference) first.")
-    return None
-
-
-def _needs_reason(dossier: Dossier, reason: str) -> str | None:
-    if not reason.strip():
-        return _l("Give a reason.")
-    return None
+        yield _l("Record the Minister's approval (date and reference) first.")
 
 
 @dataclass(frozen=True)
@@ -89,7 +83,7 @@ TRANSITIONS: dict[str, TransitionRule] = {
             _l("Close without measures"),
             frozenset({S.INTAKE, S.ASSESSMENT}),
             S.CLOSED,
-            (_needs_reason,),
+            (),
             True,
         ),
         TransitionRule(
@@ -97,7 +91,7 @@ TRANSITIONS: dict[str, TransitionRule] = {
             _l("Re-assess"),
             frozenset({S.MEASURES_DECIDED}),
             S.ASSESSMENT,
-            (_needs_reason,),
+            (),
             True,
         ),
         TransitionRule(
@@ -105,7 +99,7 @@ TRANSITIONS: dict[str, TransitionRule] = {
             _l("Close"),
             frozenset({S.MEASURES_DECIDED}),
             S.CLOSED,
-            (_needs_reason,),
+            (),
             True,
         ),
         TransitionRule(
@@ -113,7 +107,7 @@ TRANSITIONS: dict[str, TransitionRule] = {
             _l("Reopen"),
             frozenset({S.CLOSED}),
             S.ASSESSMENT,
-            (_needs_reason,),
+            (),
             True,
         ),
     )
@@ -123,6 +117,16 @@ TRANSITIONS: dict[str, TransitionRule] = {
 def available(dossier: Dossier) -> list[TransitionRule]:
     """Return the transitions that start from the dossier's current state."""
     return [rule for rule in TRANSITIONS.values() if dossier.state in rule.sources]
+
+
+def missing(dossier: Dossier, rule: TransitionRule) -> list[str]:
+    """What the dossier still lacks for the step (a reason, asked with the step, aside)."""
+    return [str(lack) for guard in rule.guards for lack in guard(dossier)]
+
+
+def checklist(dossier: Dossier) -> list[tuple[TransitionRule, list[str]]]:
+    """Each next step with what it still needs: empty when it can be taken."""
+    return [(rule, missing(dossier, rule)) for rule in available(dossier)]
 
 
 def transitions_by_id(dossier: Dossier) -> dict[int, Transition]:
@@ -161,17 +165,18 @@ def transition(
             )
         )
     reason = (reason or "").strip()
-    for guard in rule.guards:
-        refusal = guard(dossier, reason)
-        if refusal:
-            raise Refused(refusal)
+    lacking = missing(dossier, rule)
+    if lacking:
+        raise Refused(" ".join(lacking))
+    if rule.needs_reason and not reason:
+        raise Refused(_l("Give a reason."), "reason")
 
     at = at or now_utc()
     source = dossier.state
     dossier.state = rule.target
     if rule.target is S.MEASURES_DECIDED:
         for measure in dossier.measures:
-            if measure.decided_at is None and not measure.lifted:
+            if measure.decided_at is None and not measure.ended:
                 measure.decided_at = at
     if rule.target is S.CLOSED:
         _close(dossier, reason, date_of(at))
@@ -209,5 +214,5 @@ def _close(dossier: Dossier, reason: str, on: dt.date) -> None:
     dossier.closure_reason = reason
     # Measures still in force end on the closing date.
     for measure in dossier.measures:
-        if not measure.lifted:
+        if not measure.ended:
             end_measure(measure, on)

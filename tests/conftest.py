@@ -16,13 +16,14 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text
 
 from dossiers import create_app
 from dossiers.auth import TOTP_ROLES, hash_password, new_enrolment_code
 from dossiers.clock import now_utc, today
 from dossiers.extensions import db
 from dossiers.models import (
+    AuditEvent,
     Organisation,
     OrganisationKind,
     Role,
@@ -134,6 +135,10 @@ def demo_app(tmp_path_factory) -> Iterator[Flask]:
         db.create_all()
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
+    with app.app_context():
+        # Where the seeding ended: the later tests add events of their own.
+        app.config["SEEDED_AT"] = now_utc()
+        app.config["SEEDED_EVENTS"] = db.session.scalar(select(func.max(AuditEvent.sequence)))
     app.config["DEMO_PASSWORDS"] = dict(
         re.findall(r"^\s+(\S+@demo\.example)\s+(\S+)$", result.output, re.M)
     )

@@ -3,9 +3,10 @@
 import re
 
 import pytest
-from builders import dossier_in, org
+from builders import dossier_in, officer, org
 from sqlalchemy import select
 
+from dossiers import documents
 from dossiers.access import POLICY, PUBLIC
 from dossiers.extensions import db
 from dossiers.models import (
@@ -34,6 +35,7 @@ EXPECTED = {
     "auth.totp": PUBLIC,
     "auth.enrol": PUBLIC,
     "auth.logout": {OF, P, A, AD},
+    "auth.change_password": {OF, P, A, AD},
     "dashboard.index": {OF},
     "dossiers.index": {OF},
     "dossiers.new": {OF},
@@ -48,6 +50,15 @@ EXPECTED = {
     "casework.approval": {OF},
     "casework.new_measure": {OF},
     "casework.lift_measure": {OF},
+    "casework.hand_over": {OF},
+    "casework.add_document": {OF},
+    "casework.document": {OF},
+    "dossiers.print": {OF},
+    "casework.add_note": {OF},
+    "casework.edit_assessment": {OF},
+    "casework.withdraw_assessment": {OF},
+    "casework.edit_measure": {OF},
+    "casework.withdraw_measure": {OF},
     "events.index": {OF},
     "events.month": {OF},
     "events.new": {OF},
@@ -116,12 +127,17 @@ def url_values(app):
             organisation=measure.organisation,
         )
         db.session.add(line)
+        document = documents.attach(
+            dossier, name="note.pdf", content=b"%PDF-1.4\n%%EOF\n", actor=officer()
+        )
         db.session.commit()
         return {
             "line_id": line.id,
             "event_id": vip.event_id,
             "reference": dossier.reference,
             "measure_id": measure.id,
+            "assessment_id": dossier.assessments[0].id,
+            "document_id": document.id,
             "type_id": measure.measure_type_id,
             "person_id": dossier.persons[0].id,
             "organisation_id": db.session.scalars(select(Organisation.id)).first(),

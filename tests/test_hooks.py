@@ -10,7 +10,7 @@ def names(functions) -> set[str]:
 def test_every_request_runs_only_the_hooks_it_needs(app):
     """The request id and log line, the body limit (a dictionary lookup, before CSRF reads
     the body: an upload view accepts more), CSRF, the NUL-byte refusal, the policy, the
-    security headers, and Flask-Login's cookie check: nothing that only the sign-in posts
+    security headers, the compression of pages, and Flask-Login's cookie check: nothing that only the sign-in posts
     need (their rate limit is checked by those views) and nothing that does nothing."""
     assert names(app.before_request_funcs[None]) == {
         "dossiers.logs.register.<locals>.start",
@@ -23,6 +23,7 @@ def test_every_request_runs_only_the_hooks_it_needs(app):
         "dossiers.logs.register.<locals>.finish",
         "flask_login.login_manager.LoginManager._update_remember_cookie",
         "dossiers.security.secure_headers",
+        "dossiers.delivery.compress_page",
     }
     assert dict(app.teardown_request_funcs) == {}
     assert names(app.teardown_appcontext_funcs) == {

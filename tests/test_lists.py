@@ -270,8 +270,8 @@ def test_a_partners_list_is_counted_from_its_index_alone(app, login):
 
 def test_the_partner_index_is_created_as_the_queries_spell_it():
     spec = importlib.util.spec_from_file_location(
-        "m0012",
-        Path(__file__).parent.parent / "migrations/versions/0012_partner_current_decided.py",
+        "m0020",
+        Path(__file__).parent.parent / "migrations/versions/0020_corrections_and_notes.py",
     )
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

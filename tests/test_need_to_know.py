@@ -12,7 +12,7 @@ from builders import dossier_in, measure_type, officer, org
 from conftest import csrf_from
 from sqlalchemy import select
 
-from dossiers import casework, measures, workflow
+from dossiers import casework, documents, measures, workflow
 from dossiers.access import POLICY
 from dossiers.extensions import db
 from dossiers.models import (
@@ -32,6 +32,8 @@ CANARIES = (
     "CANARY-MEASURE-B",
     "CANARY-NOTE-B",
     "CANARY-VIP-B",
+    "CANARY-INTERNAL-B",
+    "CANARY-DOCUMENT-B",
 )
 
 
@@ -52,7 +54,7 @@ def two_organisations(app):
             b, name="CANARY-PERSON-B", function="Judge", actor=officer()
         )
         workflow.transition(b, "start_assessment", officer())
-        casework.record_assessment(
+        assessment = casework.record_assessment(
             b,
             source=AssessmentSource.OCAM,
             level=4,
@@ -73,6 +75,14 @@ def two_organisations(app):
         )
         workflow.transition(b, "decide_measures", officer())
         measure.execution_note = "CANARY-NOTE-B"
+        casework.add_note(b, "CANARY-INTERNAL-B", officer())
+        # Its name and its content carry the canary: neither may reach anyone else.
+        document = documents.attach(
+            b,
+            name="CANARY-DOCUMENT-B.pdf",
+            content=b"%PDF-1.4\nCANARY-DOCUMENT-B\n%%EOF\n",
+            actor=officer(),
+        )
         # A delegation at a summit, protected by the federal police only.
         vip = dossier_in(DossierState.MEASURES_DECIDED, DossierKind.VIP_PROTECTION)
         vip.persons[0].name = "CANARY-VIP-B"
@@ -84,6 +94,8 @@ def two_organisations(app):
             "b": b.reference,
             "b_measure": measure.id,
             "b_person": person.id,
+            "b_assessment": assessment.id,
+            "b_document": document.id,
             "a_measure": a.measures[0].id,
             "year": b.opened_on.year,
             "users": users,
@@ -123,6 +135,8 @@ def values_pointing_at_b(ids, key="tp_by_level", fmt="csv"):
         "reference": ids["b"],
         "measure_id": ids["b_measure"],
         "person_id": ids["b_person"],
+        "assessment_id": ids["b_assessment"],
+        "document_id": ids["b_document"],
         "organisation_id": 2,
         "user_id": ids["users"][0],
         "year": ids["year"],
@@ -172,6 +186,7 @@ def test_the_canaries_are_readable_by_those_who_need_them(app, login, two_organi
     page = dap.get(f"/measures/{two_organisations['b_measure']}").text
     assert "CANARY-MEASURE-B" in page and "CANARY-PERSON-B" in page
     assert "CANARY-SUMMARY-B" not in page  # even the right partner never reads the assessment
+    assert "CANARY-INTERNAL-B" not in page  # nor the officers' internal notes
     officer = login("officer")
     officer_page = officer.get(f"/dossiers/{two_organisations['b']}").text
     assert all(c in officer_page for c in CANARIES if c != "CANARY-VIP-B")

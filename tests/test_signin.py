@@ -172,7 +172,8 @@ def test_first_sign_in_asks_the_enrolment_code_the_admin_issued(app, login, clie
     )
     codes = re.findall(r"<code>([0-9a-f]{8}-[0-9a-f]{8})</code>", response.text)
     assert len(codes) == 10
-    assert client.get("/dashboard/").status_code == 200
+    # Signed in with both factors; the password an admin chose is replaced next.
+    assert client.get("/dashboard/").headers["Location"].startswith("/password")
     with app.app_context():
         user = db.session.scalars(
             select(User).where(User.email == "new.officer@test.example")

@@ -229,3 +229,51 @@ def test_unknown_transition_over_http_is_404(app, login):
     with app.app_context():
         reference = dossier_in(S.INTAKE).reference
     assert login("officer").post(f"/dossiers/{reference}/transition/explode").status_code == 404
+
+
+def test_a_refusal_names_everything_still_missing_at_once(app):
+    with app.app_context():
+        dossier = new_dossier(DossierKind.VIP_PROTECTION)
+        with pytest.raises(Refused) as refused:
+            workflow.transition(dossier, "start_assessment", officer())
+        assert "Add at least one protected person first." in str(refused.value)
+        assert "A VIP protection dossier needs its event first." in str(refused.value)
+
+
+def test_the_panel_shows_each_step_with_what_it_still_needs(app, login):
+    with app.app_context():
+        dossier = new_dossier(DossierKind.VIP_PROTECTION)
+        reference = dossier.reference
+    session = login("officer")
+    page = session.get(f"/dossiers/{reference}").text
+    start = page[page.index("/transition/start_assessment") :]
+    start = start[: start.index("</form>")]
+    assert "disabled" in start and 'aria-describedby="lacking-start_assessment"' in start
+    assert "Add at least one protected person first." in start
+    assert "A VIP protection dossier needs its event first." in start
+    # A step needing only its reason is offered: the reason is asked with it.
+    close = page[page.index("/transition/close_without_measures") :]
+    close = close[: close.index("</form>")]
+    assert "disabled" not in close
+    with app.app_context():
+        ready = dossier_in(S.INTAKE)
+        reference = ready.reference
+    page = session.get(f"/dossiers/{reference}").text
+    start = page[page.index("/transition/start_assessment") :]
+    assert "disabled" not in start[: start.index("</form>")]
+    assert "Still needed" not in page
+
+
+def test_the_decision_step_lists_assessment_measure_and_approval_together(app, login):
+    with app.app_context():
+        dossier = with_person(new_dossier(DossierKind.VIP_PROTECTION))
+        workflow.transition(dossier, "start_assessment", officer())
+        db.session.commit()
+        lacking = workflow.missing(dossier, workflow.TRANSITIONS["decide_measures"])
+        assert lacking == [
+            "Record a threat assessment with a level first.",
+            "Add at least one measure with a partner organisation and a start date.",
+            "Record the Minister's approval (date and reference) first.",
+        ]
+        ready_to_decide(dossier)
+        assert workflow.missing(dossier, workflow.TRANSITIONS["decide_measures"]) == []

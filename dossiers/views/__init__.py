@@ -11,14 +11,20 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..labels import measure_type_name, options
-from ..models import EventKind, MeasureType, Organisation
+from ..models import EventKind, Measure, MeasureType, Organisation
 from ..reference import active_measure_types, partner_organisations
 from ..refusals import Refused
 
 
-def measure_choices(form: Any) -> tuple[dict[int, MeasureType], dict[int, Organisation]]:
-    """Fill a form's measure type and partner selects; return what their ids stand for."""
+def measure_choices(
+    form: Any, keep: Measure | None = None
+) -> tuple[dict[int, MeasureType], dict[int, Organisation]]:
+    """Fill a form's measure type and partner selects; return what their ids stand for.
+    A measure being corrected keeps its own type and partner even when retired since."""
     types, partners = active_measure_types(), partner_organisations()
+    if keep is not None:
+        types.setdefault(keep.measure_type_id, keep.measure_type)
+        partners.setdefault(keep.organisation_id, keep.organisation)
     form.measure_type_id.choices = options(
         [("", _("Choose a type"))]
         + [(i, measure_type_name(t.code, t.label)) for i, t in types.items()]

@@ -62,6 +62,7 @@ def new_user():
             lambda: _created_with_code(form),
             _("User created."),
             field=form.email,
+            form=form,
         ):
             user, code = created.value
             if code is None:
@@ -107,6 +108,7 @@ def edit_user(user_id: int):
         ),
         _("User saved."),
         field=form.email,
+        form=form,
     ):
         return redirect(url_for("admin.users"))
     return render_template(

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from .. import audit
+from .. import accounts, audit
 from ..auth import (
     active_user,
     attempt_allowed,
@@ -47,9 +47,10 @@ from ..auth import (
 )
 from ..clock import now_utc
 from ..extensions import db
-from ..forms import EnrolmentCodeForm, LoginForm, TotpForm
+from ..forms import EnrolmentCodeForm, LoginForm, PasswordChangeForm, TotpForm
 from ..logs import log
 from ..models import User
+from . import commit
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300  # between the password and the second factor
@@ -270,6 +271,53 @@ def qr_data_uri(uri: str) -> str:
     import segno
 
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@rate_limited
+def change_password():
+    """Choose one's own password: asked before any other page after an administrator
+    chose it (access.enforce_policy), and offered to everyone from the navigation."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        address = request.remote_addr or "?"
+        if locked_out(current_user.email, address):
+            form.current_password.errors.append(
+                _("Too many failed sign-ins. Wait 15 minutes and try again.")
+            )
+        elif commit(
+            lambda: accounts.change_password(
+                current_user,
+                current=form.current_password.data or "",
+                new=form.new_password.data or "",
+                confirmation=form.confirmation.data or "",
+            ),
+            _("Your password is changed. Your other sessions are signed out."),
+            form=form,
+        ):
+            return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+        elif form.current_password.errors:
+            _wrong_current_password(current_user, address)
+    return render_template(
+        "auth/change_password.html",
+        form=form,
+        first=current_user.must_change_password,
+        min_length=accounts.MIN_PASSWORD_LENGTH,
+    )
+
+
+def _wrong_current_password(user: User, address: str) -> None:
+    """Counted and slowed like a wrong password at sign-in: a session left open is not a
+    way to guess the password it was opened with."""
+    note_failure(user.email, address)
+    audit.record(
+        "user.password_change_failed",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        outcome="refused",
+    )
+    db.session.commit()
 
 
 @bp.post("/logout")

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from .. import casework, events, freshness, measures, names
-from ..access import chosen_person, dossier_person, known_person, load_dossier, member
+from .. import audit, casework, corrections, documents, events, exports, freshness, measures, names
+from ..access import (
+    chosen_person,
+    dossier_assessment,
+    dossier_document,
+    dossier_measure,
+    dossier_person,
+    known_person,
+    load_dossier,
+    member,
+)
 from ..clock import today
 from ..extensions import db
 from ..forms import (
     ApprovalForm,
+    AssessmentEditForm,
     AssessmentForm,
+    DocumentForm,
     EventChoiceForm,
     EventForm,
+    HandOverForm,
     LinkPersonForm,
+    MeasureEditForm,
     MeasureForm,
+    NoteForm,
     PersonEditForm,
     PersonForm,
     PersonSearchForm,
     ReasonForm,
+    WithdrawalForm,
 )
 from ..labels import options
-from ..models import AssessmentSource, Dossier, VipCategory
+from ..models import AssessmentSource, Dossier, Person, VipCategory
 from ..refusals import Refused
 from . import commit, event_fields, measure_choices, reason_read
 
@@ -39,12 +54,22 @@ def _person_choices(dossier: Dossier) -> list[SelectChoice]:
     return options([("", _("The whole dossier"))] + [(p.id, p.name) for p in dossier.persons])
 
 
-def _person_details(form: PersonForm) -> dict:
+def _family_choices(form: PersonForm, dossier: Dossier, person: Person | None = None) -> None:
+    form.family_of_id.choices = options(
+        [("", _("— (a main person of the dossier)"))]
+        + [(p.id, p.name) for p in dossier.persons if p is not person]
+    )
+
+
+def _person_details(form: PersonForm, dossier: Dossier) -> dict:
     return {
         "name": form.name.data or "",
         "function": form.function.data or "",
         "category": VipCategory(form.category.data) if form.category.data else None,
         "country": form.country.data,
+        "date_of_birth": form.date_of_birth.data,
+        "family_of": chosen_person(dossier, form.family_of_id.data),
+        "relation": form.relation.data or "",
     }
 
 
@@ -54,14 +79,18 @@ def persons(reference: str):
     dossier = load_dossier(reference, current_user)
     search = PersonSearchForm(request.args)
     form = PersonForm()
-    found = []
+    _family_choices(form, dossier)
+    found = None
     if search.validate() and search.q.data and names.searchable(search.q.data):
         found = casework.find_persons(dossier, search.q.data, current_user)
         db.session.commit()
     if form.validate_on_submit() and commit(
-        lambda: casework.add_new_person(dossier, actor=current_user, **_person_details(form)),
+        lambda: casework.add_new_person(
+            dossier, actor=current_user, **_person_details(form, dossier)
+        ),
         _("Person added."),
         field=form.name,
+        form=form,
     ):
         return _back(dossier)
     return render_template(
@@ -80,14 +109,20 @@ def edit_person(reference: str, person_id: int):
     dossier = load_dossier(reference, current_user)
     person = dossier_person(dossier, person_id)
     form = PersonEditForm(obj=person)
+    _family_choices(form, dossier, person)
     if request.method == "GET":
         form.seen.data = str(freshness.current_seen())
+        link = casework.person_links(dossier).get(person.id)
+        if link is not None:
+            form.family_of_id.data, form.relation.data = link.family_of_id, link.relation
 
     def save() -> None:
         freshness.check(person, form.version.data, form.seen.data, dossier)
-        casework.update_person(dossier, person, actor=current_user, **_person_details(form))
+        casework.update_person(
+            dossier, person, actor=current_user, **_person_details(form, dossier)
+        )
 
-    if form.validate_on_submit() and commit(save, _("Person saved."), field=form.name):
+    if form.validate_on_submit() and commit(save, _("Person saved."), field=form.name, form=form):
         return _back(dossier)
     return render_template("casework/person_edit.html", dossier=dossier, form=form, person=person)
 
@@ -144,6 +179,66 @@ def new_assessment(reference: str):
     ):
         return _back(dossier)
     return render_template("casework/assessment.html", dossier=dossier, form=form)
+
+
+@bp.route("/assessments/<int:assessment_id>/edit", methods=["GET", "POST"])
+def edit_assessment(reference: str, assessment_id: int):
+    """Correct an assessment; the timeline keeps what it was."""
+    dossier = load_dossier(reference, current_user)
+    assessment = dossier_assessment(dossier, assessment_id)
+    form = AssessmentEditForm(obj=assessment)
+    form.person_id.choices = _person_choices(dossier)
+    if request.method == "GET":
+        form.source.data = assessment.source.value
+        form.seen.data = str(freshness.current_seen())
+
+    def correct() -> None:
+        freshness.check(assessment, form.version.data, form.seen.data)
+        corrections.correct_assessment(
+            assessment,
+            source=AssessmentSource(form.source.data),
+            level=form.level.data,
+            assessed_on=form.assessed_on.data,
+            review_on=form.review_on.data,
+            summary=form.summary.data or "",
+            person=chosen_person(dossier, form.person_id.data),
+            actor=current_user,
+        )
+
+    if form.validate_on_submit() and commit(
+        correct, _("Assessment corrected."), field=form.level, form=form
+    ):
+        return _back(dossier)
+    return render_template(
+        "casework/assessment.html", dossier=dossier, form=form, assessment=assessment
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/withdraw", methods=["GET", "POST"])
+def withdraw_assessment(reference: str, assessment_id: int):
+    """Withdraw a wrong assessment, with its reason: it stays, and stops counting."""
+    dossier = load_dossier(reference, current_user)
+    assessment = dossier_assessment(dossier, assessment_id)
+    return _withdraw(
+        dossier,
+        assessment,
+        lambda reason: corrections.withdraw_assessment(assessment, reason, current_user),
+        _("Assessment withdrawn."),
+    )
+
+
+def _withdraw(dossier: Dossier, entry, withdraw, done: str):
+    form = WithdrawalForm()
+    if request.method == "GET":
+        form.version.data, form.seen.data = str(entry.version), str(freshness.current_seen())
+
+    def work() -> None:
+        freshness.check(entry, form.version.data, form.seen.data)
+        withdraw(form.reason.data or "")
+
+    if form.validate_on_submit() and commit(work, done, field=form.reason, form=form):
+        return _back(dossier)
+    return render_template("casework/withdraw.html", dossier=dossier, form=form, entry=entry)
 
 
 def _event_choices(dossier: Dossier) -> list[SelectChoice]:
@@ -250,3 +345,130 @@ def lift_measure(reference: str, measure_id: int):
     if reason_read(form):
         commit(lift, _("Measure lifted."))
     return _back(dossier)
+
+
+@bp.route("/measures/<int:measure_id>/edit", methods=["GET", "POST"])
+def edit_measure(reference: str, measure_id: int):
+    """Correct a measure; a decided one changed in what its partner acts on goes back to
+    the partner as requested."""
+    dossier = load_dossier(reference, current_user)
+    measure = dossier_measure(dossier, measure_id)
+    form = MeasureEditForm(obj=measure)
+    types, partners = measure_choices(form, keep=measure)
+    form.person_id.choices = _person_choices(dossier)
+    if request.method == "GET":
+        form.seen.data = str(freshness.current_seen())
+
+    def correct() -> None:
+        freshness.check(measure, form.version.data, form.seen.data)
+        corrections.correct_measure(
+            measure,
+            measure_type=types[form.measure_type_id.data],
+            description=form.description.data or "",
+            organisation=partners[form.organisation_id.data],
+            person=chosen_person(dossier, form.person_id.data),
+            start_date=form.start_date.data,
+            end_date=form.end_date.data,
+            actor=current_user,
+        )
+
+    if form.validate_on_submit() and commit(
+        correct, _("Measure corrected."), field=form.measure_type_id, form=form
+    ):
+        return _back(dossier)
+    return render_template("casework/measure.html", dossier=dossier, form=form, measure=measure)
+
+
+@bp.route("/measures/<int:measure_id>/withdraw", methods=["GET", "POST"])
+def withdraw_measure(reference: str, measure_id: int):
+    """Withdraw a wrong measure, with its reason: it stays, shown as withdrawn, and its
+    partner no longer has it to carry out."""
+    dossier = load_dossier(reference, current_user)
+    measure = dossier_measure(dossier, measure_id)
+    return _withdraw(
+        dossier,
+        measure,
+        lambda reason: corrections.withdraw_measure(measure, reason, current_user),
+        _("Measure withdrawn."),
+    )
+
+
+@bp.route("/hand-over", methods=["GET", "POST"])
+def hand_over(reference: str):
+    """Hand the dossier over to another officer, who becomes its lead officer."""
+    dossier = load_dossier(reference, current_user)
+    form = HandOverForm()
+    candidates = {o.id: o for o in casework.officers()}
+    form.officer_id.choices = options(
+        [("", _("Choose an officer"))] + [(i, o.full_name) for i, o in candidates.items()]
+    )
+    if request.method == "GET":
+        form.version.data, form.seen.data = str(dossier.version), str(freshness.current_seen())
+
+    def hand() -> None:
+        freshness.check(dossier, form.version.data, form.seen.data)
+        casework.hand_over(dossier, candidates.get(form.officer_id.data or 0), current_user)
+
+    if form.validate_on_submit() and commit(
+        hand, _("Dossier handed over."), field=form.officer_id, form=form
+    ):
+        return _back(dossier)
+    return render_template("casework/hand_over.html", dossier=dossier, form=form)
+
+
+@bp.post("/notes")
+def add_note(reference: str):
+    """Add an internal note (officers only); it shows in the dossier's timeline."""
+    dossier = load_dossier(reference, current_user)
+    form = NoteForm()
+    if form.validate_on_submit():
+        commit(
+            lambda: casework.add_note(dossier, form.body.data or "", current_user), _("Note added.")
+        )
+    else:
+        for error in form.body.errors:
+            flash(error, "danger")
+    return redirect(
+        url_for("dossiers.detail", reference=dossier.reference, _anchor="timeline-heading")
+    )
+
+
+@bp.route("/documents/new", methods=["GET", "POST"])
+def add_document(reference: str):
+    """Attach a document (officers only): PDF, an office document or an image."""
+    dossier = load_dossier(reference, current_user)
+    form = DocumentForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+
+        def attach() -> None:
+            content = documents.read_limited(upload.stream)
+            documents.attach(dossier, name=upload.filename, content=content, actor=current_user)
+
+        if commit(attach, _("Document attached."), field=form.file, form=form):
+            return redirect(
+                url_for("dossiers.detail", reference=dossier.reference, _anchor="documents-heading")
+            )
+    return render_template(
+        "casework/document.html", dossier=dossier, form=form, accepted=documents.ACCEPTED
+    )
+
+
+@bp.get("/documents/<int:document_id>")
+def document(reference: str, document_id: int):
+    """Download a document, as an attachment of the type its content is; audited."""
+    dossier = load_dossier(reference, current_user)
+    attached = dossier_document(dossier, document_id)
+    content = documents.download(attached, current_user)
+    audit.commit_read()
+    stem, extension = documents.download_name(attached)
+    return Response(
+        content,
+        mimetype=attached.media_type,
+        headers={
+            **exports.attachment(stem, extension),
+            "Cache-Control": "no-store",
+            # Never rendered in the app's origin, even if a browser were asked to.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

@@ -1,14 +1,23 @@
 """Officers' dossiers: the list, opening one, reading one, moving it."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, freshness, keyset, queries, workflow
+from .. import (
+    audit,
+    casework,
+    corrections,
+    documents,
+    exports,
+    freshness,
+    keyset,
+    queries,
+    workflow,
+)
 from ..access import load_dossier, who_can_see
-from ..casework import create_dossier
 from ..clock import today
-from ..forms import DossierFilterForm, DossierForm, ReasonForm
+from ..forms import DossierFilterForm, DossierForm, NoteForm, ReasonForm
 from ..listings import (
     DOSSIER_ORDER,
     DossierFilter,
@@ -32,6 +41,9 @@ def index():
             kind=DossierKind(form.kind.data) if form.kind.data else None,
             state=DossierState(form.state.data) if form.state.data else None,
             year=form.year.data,
+            level=form.level.data,
+            lead_officer_id=current_user.id if form.mine.data else None,
+            review_due_by=today() if form.review_due.data else None,
         )
     page = keyset.window(
         dossier_list(criteria),
@@ -59,7 +71,7 @@ def new():
         form.opened_on.data = today()
     if form.validate_on_submit() and (
         opened := commit(
-            lambda: create_dossier(
+            lambda: casework.create_dossier(
                 kind=DossierKind(form.kind.data),
                 title=form.title.data or "",
                 opened_on=form.opened_on.data,
@@ -97,7 +109,43 @@ def detail(reference: str):
         # Everything up to this page's own audit event is what the page shows.
         seen=viewed.sequence,
         transitions=workflow.transitions_by_id(dossier),
-        available=workflow.available(dossier),
+        checklist=workflow.checklist(dossier),
+        described=corrections.described,
+        notes=casework.notes_by_id(dossier),
+        links=casework.person_links(dossier),
+        note_form=NoteForm(),
+        documents=documents.of_dossier(dossier),
+        kind_of=documents.kind_of,
+    )
+
+
+@bp.get("/<reference>/print", endpoint="print")
+def print_dossier(reference: str):
+    """The dossier as a PDF for the officer, marked restricted, with who printed it and
+    when; the print is recorded in the audit trail as a read."""
+    dossier = load_dossier(reference, current_user)
+    printed = audit.record(
+        "dossier.print",
+        actor=current_user,
+        object_type="dossier",
+        object_id=dossier.id,
+        dossier=dossier,
+    )
+    audit.commit_read()
+    notes = casework.notes_by_id(dossier)
+    html = render_template(
+        "dossiers/print.html",
+        dossier=dossier,
+        printed_at=printed.at,
+        notes=sorted(notes.values(), key=lambda note: (note.at, note.id)),
+        links=casework.person_links(dossier),
+        documents=documents.of_dossier(dossier),
+        kind_of=documents.kind_of,
+    )
+    return Response(
+        exports.pdf_bytes(html, request.url_root),
+        mimetype="application/pdf",
+        headers={**exports.attachment(dossier.reference, "pdf"), "Cache-Control": "no-store"},
     )
 
 
