@@ -27,6 +27,7 @@ import posixpath
 import shutil
 import tempfile
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,13 +227,15 @@ def write_with_variants(
 
 
 def remove_old_builds(root: Path, keep: Path) -> None:
-    """All but the KEEP_BUILDS last used, and what a crashed build left an hour ago."""
-    builds = sorted(
-        (f for f in root.iterdir() if f.is_dir() and not f.name.startswith(".")),
-        key=lambda f: f.stat().st_mtime,
-        reverse=True,
-    )
-    stale = [f for f in root.glob(".building-*") if f.stat().st_mtime < time.time() - 3600]
-    for folder in [*builds[KEEP_BUILDS:], *stale]:
-        if folder != keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    """All but the KEEP_BUILDS last used, and what a crashed build left an hour ago.
+    Best effort: another process may be building or removing at the same moment."""
+    with suppress(OSError):
+        builds = sorted(
+            (f for f in root.iterdir() if f.is_dir() and not f.name.startswith(".")),
+            key=lambda f: f.stat().st_mtime,
+            reverse=True,
+        )
+        stale = [f for f in root.glob(".building-*") if f.stat().st_mtime < time.time() - 3600]
+        for folder in [*builds[KEEP_BUILDS:], *stale]:
+            if folder != keep:
+                shutil.rmtree(folder, ignore_errors=True)

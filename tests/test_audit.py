@@ -266,11 +266,19 @@ def test_a_dossier_history_is_read_from_the_index_of_writes(app, login):
 
 
 def test_the_index_of_writes_is_created_as_the_queries_spell_it():
-    # The last migration that built the index (0015: the event page's view is a read).
+    # The last migration that built the index (0020: a document's download and a printed
+    # dossier are reads).
     spec = importlib.util.spec_from_file_location(
-        "m0015", Path(__file__).parent.parent / "migrations/versions/0015_event_planning.py"
+        "m0020",
+        Path(__file__).parent.parent / "migrations/versions/0020_corrections_and_notes.py",
     )
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    assert migration.AFTER == WRITES_SQL
-    assert set(READ_ACTIONS) >= {"dossier.view", "measure.view", "person.search"}
+    assert migration.WRITES_AFTER == WRITES_SQL
+    assert set(READ_ACTIONS) >= {
+        "dossier.view",
+        "measure.view",
+        "person.search",
+        "document.download",
+        "dossier.print",
+    }

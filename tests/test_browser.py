@@ -7,15 +7,17 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import pyotp
 import pytest
 from babel.support import Translations
-from conftest import PASSWORD, forget_used_codes, totp_code
+from builders import dossier_in
+from conftest import PASSWORD, forget_migrations, forget_used_codes, totp_code
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from dossiers import clock
+from dossiers import clock, create_app, measures
 from dossiers.extensions import db
-from dossiers.models import User
+from dossiers.models import DossierState, Measure, MeasureStatus, User
 
 pytestmark = pytest.mark.browser
 
@@ -490,4 +492,166 @@ def test_a_summit_planned_with_a_whole_delegation(app, base_url, browser, langua
     acknowledged = plural("Acknowledged: %(num)d measure.", "Acknowledged: %(num)d measures.", 9)
     page.get_by_text(acknowledged % {"num": 9}).wait_for()
     shot(page, f"{step}04-partner-acknowledged")
+    context.close()
+
+
+NEW_PARTNER_PASSWORD = "Quiet-Harbour-Lantern-58"
+
+
+@pytest.fixture
+def fresh_url(tmp_path):
+    """An installation as the README starts one: migrated, an admin and an officer made on
+    the command line (their second factor set up, as after their first sign-in); no demo."""
+    from conftest import database_url
+
+    app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_url(tmp_path)})
+    with app.app_context():
+        db.drop_all()
+        forget_migrations()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    for email, role in (("admin@fresh.example", "admin"), ("officer@fresh.example", "officer")):
+        made = runner.invoke(args=["create-user", email, "--role", role], input=PASSWORD + "\n")
+        assert made.exit_code == 0, made.output
+    with app.app_context():
+        for user in db.session.scalars(select(User)):
+            user.totp_secret = pyotp.random_base32()
+            user.totp_confirmed_at = clock.now_utc()
+        db.session.commit()
+    with serving(app) as url:
+        yield app, url
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        forget_migrations()
+        db.engine.dispose()
+
+
+def test_a_fresh_installation_decides_its_first_measure_in_dutch(fresh_url, browser):
+    app, base_url = fresh_url
+    t = translator("nl")
+    step = "nl-fresh-"
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE")
+    page = context.new_page()
+    sign_in(page, base_url, "admin@fresh.example", app, t=t, step=step)
+
+    # The admin: a partner service, a type of measure, the partner's first account.
+    page.goto(f"{base_url}/admin/organisations/new")
+    page.get_by_label(t("Name")).fill("Politiezone Leuven")
+    page.get_by_label(t("Kind")).select_option("local_police")
+    page.get_by_label(t("Functional mailbox")).fill("dispatch@leuven.example")
+    page.get_by_role("button", name=t("Save")).click()
+    page.get_by_text(t("Organisation saved.")).wait_for()
+    page.goto(f"{base_url}/admin/measure-types")
+    shot(page, f"{step}01-no-measure-type-yet")
+    page.goto(f"{base_url}/admin/measure-types/new")
+    page.get_by_label(t("Name in Dutch")).fill("Camerabewaking")
+    page.get_by_label(t("Name in French")).fill("Vidéosurveillance")
+    page.get_by_label(t("Name in English")).fill("Camera surveillance")
+    page.get_by_role("button", name=t("Save")).click()
+    page.get_by_text(t("Measure type saved.")).wait_for()
+    shot(page, f"{step}02-measure-type-saved")
+    page.goto(f"{base_url}/admin/users/new")
+    page.get_by_label(t("Email")).fill("inspecteur@leuven.example")
+    page.get_by_label(t("Full name")).fill("Inspecteur Claes")
+    page.get_by_label(t("Role")).select_option("partner")
+    page.get_by_label(t("Organisation")).select_option(label="Politiezone Leuven")
+    page.get_by_label(t("Password")).fill("Tilted-Lantern-Orchard-93")
+    page.get_by_role("button", name=t("Save")).click()
+    page.get_by_text(t("User created.")).wait_for()
+    page.get_by_role("button", name=t("Sign out")).click()
+
+    # The officer: a dossier, a person, an assessment, the new type for the new partner.
+    sign_in(page, base_url, "officer@fresh.example", app, t=t, step=step)
+    page.goto(f"{base_url}/dossiers/new")
+    page.get_by_label(t("Kind")).select_option("threatened_person")
+    page.get_by_label(t("Title")).fill("Schepen bedreigd – Leuven")
+    page.get_by_label(t("Ground of the threat")).select_option("function")
+    page.get_by_role("button", name=t("Open the dossier")).click()
+    page.get_by_role("link", name=t("Add a person")).click()
+    page.get_by_label(t("Name"), exact=True).fill("An Claessens")
+    page.get_by_label(t("Function")).fill("Schepen")
+    page.get_by_role("button", name=t("Add the person")).click()
+    page.get_by_role("button", name=t("Start assessment")).click()
+    page.get_by_text(t("Done: %(label)s.") % {"label": t("Start assessment")}).wait_for()
+    # The step to decide is there, disabled, with what it still needs.
+    decide = page.get_by_role("button", name=t("Decide measures"))
+    assert decide.is_disabled()
+    assert t("Record a threat assessment with a level first.") in page.content()
+    shot(page, f"{step}03-what-the-decision-needs")
+    page.get_by_role("link", name=t("Record an assessment")).click()
+    page.get_by_label(t("Threat level")).select_option("2")
+    page.get_by_label(t("Summary")).fill("Bedreigingen op sociale media.")
+    page.get_by_role("button", name=t("Record"), exact=True).click()
+    page.get_by_role("link", name=t("Add a measure")).click()
+    page.get_by_label(t("Type of measure")).select_option(label="Camerabewaking")
+    page.get_by_label(t("Description")).fill("Camera aan de voordeur.")
+    page.get_by_label(t("Carried out by")).select_option(label="Politiezone Leuven")
+    page.get_by_role("button", name=t("Add the measure")).click()
+    page.get_by_text(t("Measure added.")).wait_for()
+    assert not decide.is_disabled()
+    decide.click()
+    page.get_by_text(t("Done: %(label)s.") % {"label": t("Decide measures")}).wait_for()
+    shot(page, f"{step}04-first-measure-decided")
+    page.get_by_role("button", name=t("Sign out")).click()
+
+    # The partner: first a password of their own, then the measure.
+    sign_in(
+        page, base_url, "inspecteur@leuven.example", app, password="Tilted-Lantern-Orchard-93", t=t
+    )
+    page.get_by_label(t("Current password")).wait_for()
+    shot(page, f"{step}05-partner-chooses-a-password")
+    page.get_by_label(t("Current password")).fill("Tilted-Lantern-Orchard-93")
+    page.get_by_label(t("New password"), exact=True).fill(NEW_PARTNER_PASSWORD)
+    page.get_by_label(t("New password again")).fill(NEW_PARTNER_PASSWORD)
+    page.get_by_role("button", name=t("Change password")).click()
+    page.goto(f"{base_url}/measures/")
+    assert "Camerabewaking" in page.content()
+    shot(page, f"{step}06-partner-sees-the-measure")
+    context.close()
+
+
+@pytest.mark.parametrize("language", ["fr"])
+def test_an_officer_corrects_a_decided_measure_and_withdraws_one_in_french(
+    app, base_url, browser, language
+):
+    t = translator(language)
+    step = f"{language}-correct-"
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)
+        measure = dossier.measures[0]
+        partner = db.session.scalars(select(User).where(User.email == "partner@test.example")).one()
+        measures.report_on_measure(measure, MeasureStatus.ACKNOWLEDGED, "", partner)
+        db.session.commit()
+        reference, measure_id = dossier.reference, measure.id
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-BE")
+    page = context.new_page()
+    page.goto(f"{base_url}/login")
+    switch_language(page, language)
+    sign_in(page, base_url, "officer@test.example", app, t=t, step=step)
+    page.goto(f"{base_url}/dossiers/{reference}")
+    page.locator(f'a[href$="/measures/{measure_id}/edit"]').click()
+    shot(page, f"{step}01-correction-form")
+    page.get_by_label(t("Carried out by")).select_option(label="Federal Police DAP")
+    page.get_by_label(t("End date (empty while in force)")).fill(
+        (clock.today() + dt.timedelta(days=30)).isoformat()
+    )
+    page.get_by_role("button", name=t("Save the correction")).click()
+    page.get_by_text(t("Measure corrected.")).wait_for()
+    timeline = page.locator(".timeline").inner_text()
+    assert f"{t('partner')} Police zone Brussels-Capital-Ixelles → Federal Police DAP" in timeline
+    shot(page, f"{step}02-timeline-says-from-what-to-what")
+    with app.app_context():
+        corrected = db.session.get(Measure, measure_id)
+        assert corrected.organisation.name == "Federal Police DAP"
+        assert corrected.status is MeasureStatus.REQUESTED
+
+    page.locator(f'a[href$="/measures/{measure_id}/withdraw"]').click()
+    page.get_by_role("button", name=t("Withdraw")).click()
+    assert page.locator(".invalid-feedback").first.is_visible()  # a reason is required
+    page.get_by_label(t("Why is it withdrawn?")).fill("Encodée dans le mauvais dossier.")
+    page.get_by_role("button", name=t("Withdraw")).click()
+    page.get_by_text(t("Measure withdrawn.")).wait_for()
+    assert "Encodée dans le mauvais dossier." in page.content()
+    shot(page, f"{step}03-withdrawn-measure-stays-in-view")
     context.close()

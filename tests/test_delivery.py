@@ -7,6 +7,7 @@ import gzip
 import re
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import brotli
 import pytest
@@ -33,6 +34,29 @@ def test_a_fingerprint_follows_the_content():
     one, other = (delivery.fingerprint("css/site.min.css", body) for body in (b"a{}", b"b{}"))
     assert re.fullmatch(r"css/site\.min\.[0-9a-f]{12}\.css", one)
     assert one != other and one == delivery.fingerprint("css/site.min.css", b"a{}")
+
+
+def test_a_build_is_made_once_per_content_and_old_ones_go(tmp_path):
+    source = tmp_path / "source"
+    source.mkdir()
+    app = SimpleNamespace(config={"STATIC_BUILD_FOLDER": str(tmp_path / "built")})
+
+    def build(css: str) -> tuple[Path, str]:
+        (source / "site.css").write_text(css)
+        hashed = delivery.fingerprint("site.css", css.encode())
+        files = [delivery.Source("static", source, "/static/", ("site.css",))]
+        return delivery.built(app, files, {"static": {"site.css": hashed}}), hashed
+
+    first, hashed = build("a { color: red; }\n" * 50)
+    names = {hashed, "site.css"}
+    assert {p.name for p in (first / "static").iterdir()} == {
+        f"{name}{variant}" for name in names for variant in ("", ".gz", ".br")
+    }
+    assert build("a { color: red; }\n" * 50)[0] == first  # the same content: built once
+    for n in range(delivery.KEEP_BUILDS + 1):
+        latest, _ = build(f"b {{ width: {n}px; }}\n" * 50)
+    assert latest.is_dir() and not first.exists()
+    assert len(list((tmp_path / "built").iterdir())) == delivery.KEEP_BUILDS
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ def names(functions) -> set[str]:
 def test_every_request_runs_only_the_hooks_it_needs(app):
     """The request id and log line, the body limit (a dictionary lookup, before CSRF reads
     the body: an upload view accepts more), CSRF, the NUL-byte refusal, the policy, the
-    security headers, the compression of pages, and Flask-Login's cookie check: nothing that only the sign-in posts
-    need (their rate limit is checked by those views) and nothing that does nothing."""
+    security headers, the compression of pages, and Flask-Login's cookie check: nothing
+    that only the sign-in posts need (their rate limit is checked by those views) and
+    nothing that does nothing."""
     assert names(app.before_request_funcs[None]) == {
         "dossiers.logs.register.<locals>.start",
         "dossiers.inputs.apply_body_limit",

@@ -160,7 +160,7 @@ def test_name_search_reads_an_index_not_the_table(app):
         db.session.rollback()
 
 
-def test_search_folds_case_and_accents_as_written(app, login):
+def test_search_folds_case_and_accents(app, login):
     with app.app_context():
         dossier = new_dossier()
         casework.add_new_person(
@@ -169,9 +169,10 @@ def test_search_folds_case_and_accents_as_written(app, login):
         db.session.commit()
         wanted = dossier.reference
     session = login("officer")
-    for query in ("élodie", "ÉLODIE", "müller", "MÜLLER-STRASSE", "straße"):
+    # Typed with or without its accents, as a keyboard without them would (issue 16).
+    for query in ("élodie", "ÉLODIE", "elodie", "müller", "muller", "MULLER-STRASSE", "straße"):
         assert references(session.get(f"/dossiers/?q={query}").text) == [wanted], query
-    assert references(session.get("/dossiers/?q=muller").text) == []  # ü is not u
+    assert references(session.get("/dossiers/?q=mueller").text) == []
 
 
 def test_partners_see_current_measures_and_lifted_ones_apart(app, login):

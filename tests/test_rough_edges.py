@@ -68,7 +68,7 @@ def test_an_assessment_summary_keeps_its_lines(app, login):
         reference = dossier.reference
     page = login("officer").get(f"/dossiers/{reference}").text
     assert (
-        '<p class="small mb-2 keep-lines">First letter in May.\nSecond letter in June.</p>' in page
+        '<p class="small mb-1 keep-lines">First letter in May.\nSecond letter in June.</p>' in page
     )
     css = app.test_client().get("/static/app.css").text
     assert ".keep-lines { white-space: pre-line; }" in css
