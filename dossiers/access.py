@@ -35,7 +35,6 @@ from .extensions import db, login_manager
 from .inputs import identifier
 from .keyset import Key, Window
 from .models import (
-    ENDED_STATUSES,
     Document,
     Dossier,
     Event,
@@ -46,6 +45,7 @@ from .models import (
     Role,
     ThreatAssessment,
     User,
+    counts_as_decided,
     is_current_measure,
 )
 
@@ -274,13 +274,13 @@ def known_person(person_id: object) -> Person | None:
 
 
 def partner_scope(user: User) -> ColumnElement[bool]:
-    """The measures assigned to the user's own organisation, and nothing else."""
+    """The decided measures assigned to the user's own organisation, and nothing else.
+    A withdrawn one (a wrong entry) is not the partner's either: every use adds a status
+    condition that excludes it (the current or the lifted ones in the lists, which keeps
+    their counts on the partial index; counts_as_decided in partner_measures)."""
     if not has_role(user, Role.PARTNER) or user.organisation_id is None:
         return false()
-    return and_(
-        Measure.organisation_id == user.organisation_id,
-        Measure.decided_at.is_not(None),
-    )
+    return and_(Measure.organisation_id == user.organisation_id, Measure.decided_at.is_not(None))
 
 
 def partner_measures(user: User) -> Select[Measure]:
@@ -292,7 +292,7 @@ def partner_measures(user: User) -> Select[Measure]:
             joinedload(Measure.measure_type),
             joinedload(Measure.person),
         )
-        .where(partner_scope(user))
+        .where(partner_scope(user), counts_as_decided())
     )
 
 
@@ -303,9 +303,10 @@ NEWEST_FIRST = (Key(Measure.start_date, descending=True), Key(Measure.id, descen
 def partner_measure_page(
     user: User, lifted: bool, *, after: str | None, before: str | None
 ) -> Window:
-    """A page of the partner's current measures, or of those that ended (lifted, or
-    withdrawn by the centre); counted without the joins that only name what a row shows."""
-    shown = Measure.status.in_(ENDED_STATUSES) if lifted else is_current_measure()
+    """A page of the partner's current measures, or of its lifted ones; counted without
+    the joins that only name what a row shows. A withdrawn measure (a wrong entry) is
+    no longer the partner's at all."""
+    shown = Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
     return keyset.window(
         queries.partner_measure_rows().where(partner_scope(user), shown),
         NEWEST_FIRST,
@@ -430,7 +431,7 @@ def _who_can_see() -> CompoundSelect:
     # Start from this dossier's measures: a join lets SQLite start from the (few)
     # partner accounts and walk every measure of their services.
     assigned = select(Measure.organisation_id).where(
-        Measure.dossier_id == bindparam("dossier_id"), Measure.decided_at.is_not(None)
+        Measure.dossier_id == bindparam("dossier_id"), counts_as_decided()
     )
     partners = (
         select(Organisation.name.label("organisation"), User.full_name)

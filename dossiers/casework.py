@@ -127,12 +127,21 @@ def check_person(
     """What a person of a dossier must have: a function, unless they are protected as a
     family member of someone in it; a date of birth that has been."""
     require_open(dossier)
-    if family_of is not None and (family_of not in dossier.persons or family_of is person):
+    if family_of is not None and (
+        family_of not in dossier.persons
+        or family_of is person
+        or (person is not None and _family_of(dossier, family_of) == person.id)
+    ):
         raise Refused(_l("Choose another person of this dossier."), "family_of_id")
     if not function.strip() and family_of is None:
         raise Refused(_l("Give the person's function (a family member needs none)."), "function")
     if date_of_birth is not None and date_of_birth > today():
         raise Refused(_l("A date of birth cannot be in the future."), "date_of_birth")
+
+
+def _family_of(dossier: Dossier, person: Person) -> int | None:
+    link = db.session.get(DossierPerson, (dossier.id, person.id))
+    return link.family_of_id if link else None
 
 
 def add_new_person(
@@ -294,6 +303,12 @@ def remove_person(dossier: Dossier, person: Person | None, actor: User) -> None:
     if link is None:
         raise Refused(_l("This person is not in the dossier."))
     db.session.delete(link)
+    for relative in db.session.scalars(
+        select(DossierPerson).where(
+            DossierPerson.dossier_id == dossier.id, DossierPerson.family_of_id == person.id
+        )
+    ):
+        relative.family_of_id, relative.relation = None, ""  # their main person has left
     db.session.flush()
     db.session.expire(dossier, ["persons"])
     audit.record(

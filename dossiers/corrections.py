@@ -57,7 +57,9 @@ FIELDS = {
 FREE_TEXT = frozenset({"summary", "description"})
 # What a partner acts on: a decided measure changed in one of these goes back to its
 # partner as requested, to be acknowledged again.
-PARTNER_FACING = frozenset({"measure_type", "organisation", "person", "start_date", "end_date"})
+PARTNER_FACING = frozenset(
+    {"measure_type", "description", "organisation", "person", "start_date", "end_date"}
+)
 
 
 def _stored(value: Any) -> Any:
@@ -161,6 +163,15 @@ def correct_measure(
     if measure.withdrawn:
         raise Refused(_l("A withdrawn measure cannot be corrected."))
     check_measure(dossier, start_date=start_date, end_date=end_date, person=person)
+    if organisation is not measure.organisation and measure.execution_note:
+        # Its partner's reports would reach the other partner with it.
+        raise Refused(
+            _l(
+                "Its partner has reported on this measure: withdraw it and add one for the "
+                "other partner."
+            ),
+            "organisation_id",
+        )
     changes = _apply(
         measure,
         {

@@ -383,10 +383,6 @@ class MeasureForm(Form):
     start_date = DayField(_l("Start date"), validators=[InputRequired(REQUIRED)])
     end_date = DayField(_l("End date (empty while in force)"), validators=[Optional()])
 
-    def validate_end_date(self, field: DateField) -> None:
-        if self.start_date.data and field.data and field.data < self.start_date.data:
-            raise ValidationError(_l("A measure cannot end before it starts."))
-
 
 class MeasureEditForm(VersionedForm, MeasureForm):
     """A correction of a measure, carrying the version it was rendered from."""

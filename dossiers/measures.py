@@ -87,6 +87,8 @@ def add_measure(
 def lift_measure(measure: Measure, actor: User, on: dt.date) -> None:
     if measure.lifted:
         raise Refused(_l("The measure is already lifted."))
+    if measure.withdrawn:
+        raise Refused(_l("A withdrawn measure cannot be lifted."))
     end_measure(measure, on)
     audit.record(
         "measure.lift",
@@ -222,7 +224,7 @@ def remove_standard(line: StandardMeasure, actor: User) -> None:
 def apply_standard_sets(dossier: Dossier, actor: User) -> list[Measure]:
     """Give every VIP of the delegation its category's standard measures for the days of
     the dossier's event; a measure the VIP already has (same type, same partner, not
-    lifted) is not added twice. Each added measure is audited; adjust them after."""
+    ended) is not added twice. Each added measure is audited; adjust them after."""
     event = dossier.event
     if event is None:
         raise Refused(_l("Choose the dossier's event first."))

@@ -566,13 +566,6 @@ class Measure(Model):
         """Lifted or withdrawn: no partner carries it out any more."""
         return self.status in ENDED_STATUSES
 
-    def in_force_on(self, day: dt.date) -> bool:
-        return (
-            not self.ended
-            and self.start_date <= day
-            and (self.end_date is None or self.end_date >= day)
-        )
-
 
 class DossierNote(Model):
     """An officer's internal note on a dossier: never shown to a partner, an analyst or

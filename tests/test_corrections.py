@@ -22,6 +22,7 @@ from dossiers.models import (
     MeasureStatus,
     ThreatAssessment,
 )
+from dossiers.refusals import Refused
 
 
 def form_values(html: str) -> dict[str, str]:
@@ -206,7 +207,7 @@ def test_moving_a_decided_measure_to_another_partner_sends_it_to_them_as_request
     assert partner.get(f"/measures/{measure.id}").status_code == 404
 
 
-def test_a_description_corrected_keeps_the_partners_acknowledgement(app, login):
+def test_new_instructions_go_back_to_the_partner_to_be_acknowledged(app, login):
     with app.app_context():
         dossier, measure = _acknowledged_measure()
         corrections.correct_measure(
@@ -220,7 +221,7 @@ def test_a_description_corrected_keeps_the_partners_acknowledgement(app, login):
             actor=officer(),
         )
         db.session.commit()
-        assert measure.status is MeasureStatus.ACKNOWLEDGED
+        assert measure.status is MeasureStatus.REQUESTED
         event = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "measure.correct")
         ).one()
@@ -265,13 +266,22 @@ def test_a_withdrawn_measure_stays_in_view_leaves_its_partner_and_stops_counting
         withdrawn = db.session.get(Measure, measure.id)
         assert withdrawn.status is MeasureStatus.WITHDRAWN and withdrawn.withdrawn_at
         assert figures.headline_values(year)["tp_dossiers"] == 0
+    # A wrong entry is no longer the partner's at all: not listed, not readable.
     partner = login("partner")
     assert f'/measures/{measure.id}"' not in partner.get("/measures/").text
-    ended = partner.get("/measures/?show=lifted").text
-    assert f'/measures/{measure.id}"' in ended and "Withdrawn" in ended
-    # The partner learns it was withdrawn, not the centre's reason.
-    detail = partner.get(f"/measures/{measure.id}").text
-    assert "Withdrawn" in detail and "wrong dossier" not in detail
+    assert f'/measures/{measure.id}"' not in partner.get("/measures/?show=lifted").text
+    assert partner.get(f"/measures/{measure.id}").status_code == 404
+    with app.app_context():
+        version = str(db.session.get(Measure, measure.id).version)
+    seen = form_values(session.get(f"/dossiers/{dossier.reference}").text)["seen"]
+    lift = session.post(  # as a page opened before the withdrawal would have let it
+        f"/dossiers/{dossier.reference}/measures/{measure.id}/lift",
+        data={"version": version, "seen": seen},
+        follow_redirects=True,
+    )
+    assert "A withdrawn measure cannot be lifted." in lift.text
+    with app.app_context():
+        assert db.session.get(Measure, measure.id).status is MeasureStatus.WITHDRAWN
     again = session.get(url)
     assert again.status_code == 200
     refused = session.post(url, data={"reason": "Twice", **form_values(again.text)})
@@ -338,3 +348,29 @@ def test_the_forms_carry_their_csrf_token(app, login):
         dossier = dossier_in(DossierState.ASSESSMENT)
         url = f"/dossiers/{dossier.reference}/measures/{dossier.measures[0].id}/withdraw"
     assert csrf_from(login("officer").get(url).text)
+
+
+def test_a_measure_its_partner_reported_on_does_not_move_to_another_partner(app, user):
+    with app.app_context():
+        dossier, measure = _acknowledged_measure()
+        measures.report_on_measure(
+            measure, MeasureStatus.IN_EXECUTION, "Patrol at 22:00, nothing seen", user("partner")
+        )
+        db.session.commit()
+        try:
+            corrections.correct_measure(
+                measure,
+                measure_type=measure.measure_type,
+                description=measure.description,
+                organisation=org("Federal"),
+                person=None,
+                start_date=measure.start_date,
+                end_date=None,
+                actor=officer(),
+            )
+        except Refused as refused:
+            assert refused.field == "organisation_id"
+        else:
+            raise AssertionError("the partner's report would have reached another partner")
+        db.session.rollback()
+        assert db.session.get(Measure, measure.id).organisation.name.startswith("Police zone")

@@ -103,3 +103,35 @@ def test_a_family_member_needs_no_function_and_says_whose_family_they_are(app, l
             select(DossierPerson).where(DossierPerson.person_id == lisa.id)
         ).one()
         assert (link.family_of_id, link.relation) == (mayor_id, "daughter")
+
+
+def test_family_links_go_one_way_and_end_with_their_main_person(app, user):
+    from dossiers.refusals import Refused
+
+    with app.app_context():
+        dossier = dossier_in(DossierState.INTAKE)
+        mayor = dossier.persons[0]
+        lisa = casework.add_new_person(
+            dossier, name="Lisa Peeters", function="", family_of=mayor, actor=officer()
+        )
+        db.session.commit()
+        try:  # the mayor cannot in turn be Lisa's family member
+            casework.update_person(
+                dossier,
+                mayor,
+                name=mayor.name,
+                function=mayor.function,
+                category=None,
+                country=None,
+                family_of=lisa,
+                actor=officer(),
+            )
+        except Refused as refused:
+            assert refused.field == "family_of_id"
+        else:
+            raise AssertionError("a family link both ways")
+        db.session.rollback()
+        casework.remove_person(dossier, mayor, officer())
+        db.session.commit()
+        link = db.session.get(DossierPerson, (dossier.id, lisa.id))
+        assert (link.family_of_id, link.relation) == (None, "")

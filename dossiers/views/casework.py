@@ -324,6 +324,7 @@ def new_measure(reference: str):
         ),
         _("Measure added."),
         field=form.measure_type_id,
+        form=form,
     ):
         return _back(dossier)
     return render_template("casework/measure.html", dossier=dossier, form=form)

@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import (
     audit,
@@ -16,7 +17,7 @@ from .. import (
     workflow,
 )
 from ..access import load_dossier, who_can_see
-from ..clock import today
+from ..clock import moment, today
 from ..forms import DossierFilterForm, DossierForm, NoteForm, ReasonForm
 from ..listings import (
     DOSSIER_ORDER,
@@ -119,6 +120,14 @@ def detail(reference: str):
     )
 
 
+def css_string(text: str) -> Markup:
+    """Text for a CSS string in the page's style element (the print's running footer): its
+    backslashes and quotes escaped for CSS, nothing that could end the element."""
+    escaped = "".join(f"\\{ord(c):x} " if c in '\\"<>&\n\r' else c for c in text)
+    # Safe: every character that could end the string or the element is escaped above.
+    return Markup(escaped)  # nosec B704
+
+
 @bp.get("/<reference>/print", endpoint="print")
 def print_dossier(reference: str):
     """The dossier as a PDF for the officer, marked restricted, with who printed it and
@@ -133,10 +142,15 @@ def print_dossier(reference: str):
     )
     audit.commit_read()
     notes = casework.notes_by_id(dossier)
+    printed_by = _(
+        "printed on %(at)s by %(name)s", at=moment(printed.at), name=current_user.full_name
+    )
+    footer = f"{_('RESTRICTED')} · {dossier.reference} · {printed_by}"
     html = render_template(
         "dossiers/print.html",
         dossier=dossier,
         printed_at=printed.at,
+        footer=css_string(footer),
         notes=sorted(notes.values(), key=lambda note: (note.at, note.id)),
         links=casework.person_links(dossier),
         documents=documents.of_dossier(dossier),
