@@ -383,6 +383,8 @@ def set_event(dossier: Dossier, event: Event, actor: User) -> None:
     require_open(dossier)
     if not dossier.is_vip:
         raise Refused(_l("Only VIP protection dossiers have an event."))
+    if dossier.approval_date is not None:
+        check_approval_date(dossier.approval_date, event)
     dossier.event = event
     audit.record(
         "dossier.event_set", actor=actor, object_type="event", object_id=event.id, dossier=dossier

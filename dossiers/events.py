@@ -51,6 +51,26 @@ def save_event(
     """Create an event (None) or change one; audited either way."""
     if end_date < start_date:
         raise Refused(_l("The event cannot end before it starts."))
+    if event is not None:
+        # The Minister approves before the protection is needed: an event moved earlier
+        # must not leave an approval of one of its delegations after its end.
+        late = list(
+            db.session.scalars(
+                select(Dossier.reference)
+                .where(Dossier.event_id == event.id, Dossier.approval_date > end_date)
+                .order_by(Dossier.reference)
+                .limit(5)
+            )
+        )
+        if late:
+            raise Refused(
+                _l(
+                    "The Minister's approval of %(references)s is dated after this end: "
+                    "correct the approval first.",
+                    references=", ".join(late),
+                ),
+                "end_date",
+            )
     action = "event.update"
     if event is None:
         event = Event()

@@ -11,6 +11,7 @@ from flask import g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .extensions import db
@@ -109,7 +110,15 @@ def save_measure_type(
     for column, value in names.items():
         setattr(measure_type, column, value)
     measure_type.active = active
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # Another admin saved a type of this name a moment ago: the same answer as
+        # when their type was already there.
+        raise Refused(
+            _l("Another administrator has just added a type of this name."), "label"
+        ) from None
     audit.record(
         action,
         actor=actor,

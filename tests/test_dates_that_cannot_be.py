@@ -195,3 +195,63 @@ def test_a_vip_dossier_asks_for_no_ground_and_refuses_one_given(app, login):
         data={"kind": "vip_protection", "title": "Summit", "ground": "", "opened_on": "2024-05-01"},
     )
     assert opened.status_code == 302
+
+
+def test_an_event_moved_before_an_approval_of_its_delegation_is_refused(app, login):
+    from dossiers import casework, events
+    from dossiers.refusals import Refused
+
+    with app.app_context():
+        from builders import officer
+
+        dossier = dossier_in(DossierState.ASSESSMENT, DossierKind.VIP_PROTECTION)
+        event = dossier.event  # one day, the dossier's opening day; approved that day
+        earlier = event.start_date - dt.timedelta(days=3)
+        with pytest.raises(Refused) as refused:
+            events.save_event(
+                event,
+                name=event.name,
+                kind=event.kind,
+                start_date=earlier,
+                end_date=earlier,
+                place=event.place,
+                host=event.host,
+                actor=officer(),
+            )
+        assert dossier.reference in str(refused.value) and refused.value.field == "end_date"
+        db.session.rollback()
+        past = Event(
+            name="An earlier council",
+            kind=EventKind.EU_MINISTERIAL_COUNCIL,
+            start_date=earlier,
+            end_date=earlier,
+        )
+        db.session.add(past)
+        db.session.flush()
+        with pytest.raises(Refused):  # approved after that event ended
+            casework.set_event(dossier, past, officer())
+        db.session.rollback()
+        assert db.session.get(Dossier, dossier.id).event_id == event.id
+
+
+def test_two_admins_adding_one_type_at_once_get_a_message_not_an_error(app, monkeypatch):
+    from builders import measure_type
+
+    from dossiers import reference
+    from dossiers.models import User
+    from dossiers.refusals import Refused
+
+    with app.app_context():
+        admin = db.session.scalars(select(User).where(User.email == "admin@test.example")).one()
+        # The other admin's type landed between this one's checks and its write.
+        monkeypatch.setattr(reference, "_new_code", lambda label: measure_type("patrols").code)
+        with pytest.raises(Refused) as refused:
+            reference.save_measure_type(
+                None,
+                label="Drone watch",
+                label_nl="Dronebewaking",
+                label_fr="Surveillance par drone",
+                active=True,
+                actor=admin,
+            )
+        assert refused.value.field == "label"
