@@ -16,14 +16,23 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from . import audit, casework
+from . import audit, casework, names
 from .clock import today
 from .extensions import db
 from .inputs import identifier, within_days
 from .labels import LABELS
-from .models import Dossier, DossierKind, DossierPerson, Event, Person, User, VipCategory
+from .models import (
+    Dossier,
+    DossierKind,
+    DossierPerson,
+    Event,
+    Person,
+    PersonNameSuffix,
+    User,
+    VipCategory,
+)
 from .refusals import Refused
 
 COLUMNS = ("name", "country", "function", "category", "arrival", "departure")
@@ -215,29 +224,32 @@ def _day(text: str) -> dt.date | None:
 def _mark_duplicates(rows: list[Row]) -> None:
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
-        key = (row.name.casefold(), row.country.casefold())
+        key = (names.fold(row.name), names.fold(row.country))
         if key in seen and row.name:
             row.errors.append(str(_l("The same person as on line %(n)d.", n=seen[key])))
         seen.setdefault(key, row.number)
 
 
 def _match(rows: list[Row]) -> None:
-    """The known persons of the same name (whatever its case), in one query."""
-    names = {row.name.casefold() for row in rows if row.name}
-    if not names:
+    """The known persons of the same name (whatever its case and accents), in one query:
+    a whole name, folded, is one of its own suffixes (names.py)."""
+    wanted = {names.fold(row.name) for row in rows if row.name}
+    if not wanted:
         return
     known: dict[str, list[Person]] = {}
+    named = select(PersonNameSuffix.person_id).where(PersonNameSuffix.suffix.in_(wanted))
     for person in db.session.scalars(
-        select(Person).where(func.lower(Person.name).in_(names)).order_by(Person.id)
+        select(Person).where(Person.id.in_(named)).order_by(Person.id)
     ):
-        known.setdefault(person.name.casefold(), []).append(person)
+        if names.fold(person.name) in wanted:  # not a longer name ending the same way
+            known.setdefault(names.fold(person.name), []).append(person)
     for row in rows:
-        row.candidates = known.get(row.name.casefold(), [])[:5]
+        row.candidates = known.get(names.fold(row.name), [])[:5]
 
 
 def proposed_match(row: Row) -> Person | None:
     """The known person a row most likely is: same name and same country."""
-    same = [p for p in row.candidates if (p.country or "").casefold() == row.country.casefold()]
+    same = [p for p in row.candidates if names.fold(p.country or "") == names.fold(row.country)]
     return same[0] if len(same) == 1 else None
 
 

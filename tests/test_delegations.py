@@ -244,3 +244,14 @@ def test_three_hundred_lines_make_one_delegation(app, login, summit):
 def test_only_officers_upload_delegations(login, summit):
     for who in ("partner", "analyst", "admin"):
         assert send(login(who), summit, LIST).status_code == 403
+
+
+def test_a_known_person_is_matched_whether_the_list_writes_their_accents_or_not(app, login, summit):
+    with app.app_context():
+        db.session.add(Person(name="Jean-Noel BARROT", function="Minister", country="FRANCE"))
+        db.session.add(Person(name="Marie Jean-Noël Barrot", function="Other", country="France"))
+        db.session.commit()
+    preview = send(login("officer"), summit, LIST)
+    # "Jean-Noël Barrot" in the list is the known "Jean-Noel BARROT", not the longer name.
+    assert "the same as Jean-Noel BARROT (FRANCE, Minister)" in preview.text
+    assert "Marie Jean-Noël Barrot" not in preview.text
