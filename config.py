@@ -50,6 +50,21 @@ class Config:
     # Where the static files are built, fingerprinted and compressed, at start-up
     # (dossiers/delivery.py); None: instance/static. It must be writable.
     STATIC_BUILD_FOLDER: str | None = None
+    # Mail (dossiers/notifications.py). "smtp", or "file": each mail a .eml file in
+    # MAIL_FOLDER (default instance/mail), for development.
+    MAIL_BACKEND = "smtp"
+    MAIL_HOST = "localhost"
+    MAIL_PORT = 25
+    MAIL_SECURITY = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
+    MAIL_USER = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = "Crisis Centre <noreply@localhost>"
+    MAIL_ID_DOMAIN = "dossiers.local"  # the right-hand side of each mail's Message-ID
+    MAIL_FOLDER: str | None = None
+    # Links in mails lead here (the address users open the app at).
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    # A mail still refused after this long is given up (status dead, shown to admins).
+    NOTIFY_GIVE_UP_HOURS = 24
     TESTING = False
     DEBUG = False
 
@@ -58,6 +73,22 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or self.SECRET_KEY
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", self.LOGIN_RATE_LIMIT)
+        for name in (
+            "MAIL_BACKEND",
+            "MAIL_HOST",
+            "MAIL_SECURITY",
+            "MAIL_USER",
+            "MAIL_PASSWORD",
+            "MAIL_SENDER",
+            "MAIL_ID_DOMAIN",
+            "MAIL_FOLDER",
+            "PUBLIC_URL",
+        ):
+            setattr(self, name, os.environ.get(name, getattr(self, name)))
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", self.MAIL_PORT))
+        self.NOTIFY_GIVE_UP_HOURS = int(
+            os.environ.get("NOTIFY_GIVE_UP_HOURS", self.NOTIFY_GIVE_UP_HOURS)
+        )
         # The audit chain's HMAC key; set AUDIT_KEY apart from SECRET_KEY in production
         # so that rotating the session key does not touch the audit trail.
         self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or (
@@ -82,6 +113,7 @@ class Config:
 class DevelopmentConfig(Config):
     # A fixed key only for a developer's own machine; production demands its own.
     SECRET_KEY = "development-only-not-secret"  # nosec B105
+    MAIL_BACKEND = "file"  # instance/mail: `make run` shows every mail without a server
 
 
 class TestingConfig(Config):

@@ -172,6 +172,9 @@ def change_password(user: User, *, current: str, new: str, confirmation: str) ->
 WRONG_CURRENT_PASSWORD = _l("This is not your current password.")
 
 
+MAIL_LANGUAGES = ("nl", "fr")  # the centre's mails to services: Dutch or French
+
+
 def save_organisation(
     organisation: Organisation | None,
     *,
@@ -180,8 +183,11 @@ def save_organisation(
     active: bool,
     actor: User,
     mailbox: str = "",
+    language: str = "nl",
 ) -> Organisation:
     name, mailbox = name.strip(), mailbox.strip()
+    if language not in MAIL_LANGUAGES:
+        raise Refused(_l("Mails are written in Dutch or French."), "language")
     clash = db.session.scalar(select(Organisation.id).where(Organisation.name == name))
     if clash is not None and (organisation is None or clash != organisation.id):
         raise Refused(_l("Another organisation already has this name."))
@@ -191,7 +197,7 @@ def save_organisation(
         db.session.add(organisation)
         action = "organisation.create"
     organisation.name, organisation.kind, organisation.active = name, kind, active
-    organisation.mailbox = mailbox
+    organisation.mailbox, organisation.language = mailbox, language
     db.session.flush()
     audit.record(
         action,

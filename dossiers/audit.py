@@ -144,7 +144,7 @@ def changes_data(action: str, outcome: str) -> bool:
     return outcome == "ok" and action not in READ_ACTIONS and not action.startswith(NOT_DATA)
 
 
-NOT_DATA = ("user.login", "user.logout", "user.totp", "user.password", "access.")
+NOT_DATA = ("user.login", "user.logout", "user.totp", "user.password", "access.", "mail.")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import click
 from flask import Flask, current_app
@@ -30,6 +31,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(seed_scale_command)
+    app.cli.add_command(notify_command)
 
 
 def _read_password() -> str:
@@ -223,6 +225,23 @@ def export_rows_command(
                 for text in exports.csv_stream(lines):
                     sheet.write(text)
     click.echo(f"{total} rows written to {destination}.")
+
+
+@click.command("notify")
+@with_appcontext
+@click.option("--loop", is_flag=True, help="Keep sending, for a service manager.")
+@click.option("--interval", default=30, show_default=True, help="Seconds between rounds.")
+def notify_command(loop: bool, interval: int) -> None:
+    """Send the mails that are due (the outbox), once or in a loop."""
+    from . import notifications
+
+    while True:
+        sent, failed = notifications.send_due()
+        if sent or failed or not loop:
+            click.echo(f"Mails sent: {sent}; failed, to retry: {failed}.")
+        if not loop:
+            return
+        time.sleep(interval)
 
 
 audit_group = AppGroup("audit", help="The audit trail.")

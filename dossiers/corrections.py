@@ -20,7 +20,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from . import audit
+from . import audit, notifications
 from .casework import check_assessment, require_open
 from .clock import now_utc
 from .extensions import db
@@ -172,6 +172,7 @@ def correct_measure(
             ),
             "organisation_id",
         )
+    before = measure.organisation
     changes = _apply(
         measure,
         {
@@ -183,14 +184,20 @@ def correct_measure(
             "end_date": end_date,
         },
     )
-    again = (
+    tell = (
         measure.decided_at is not None
         and not measure.ended
-        and measure.status is not MeasureStatus.REQUESTED
         and bool(PARTNER_FACING & changes.keys())
     )
+    again = tell and measure.status is not MeasureStatus.REQUESTED
     if again:
         measure.status = MeasureStatus.REQUESTED
+    if tell:
+        if organisation is before:
+            notifications.notify_partner(measure, "measure.changed")
+        else:
+            notifications.notify_partner(measure, "measure.withdrawn", organisation=before)
+            notifications.notify_partner(measure, "measure.decided")
     measure.updated_at = now_utc()
     db.session.flush()
     audit.record(
@@ -214,6 +221,7 @@ def withdraw_measure(measure: Measure, reason: str, actor: User) -> None:
     measure.withdrawn_at = measure.updated_at = now_utc()
     measure.withdrawal_reason = _reason(reason)
     db.session.flush()
+    notifications.notify_partner(measure, "measure.withdrawn")
     audit.record(
         "measure.withdraw",
         actor=actor,

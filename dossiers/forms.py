@@ -443,6 +443,12 @@ class OrganisationForm(Form):
         description=_l("The service's shared address for notifications, not a person's."),
         validators=[Optional(), Email(_l("Enter a valid email address.")), Length(max=254)],
     )
+    language = SelectField(
+        _l("Language of its mails"),
+        choices=options([("nl", "Nederlands"), ("fr", "Français")]),
+        default="nl",
+        validators=[Optional()],
+    )
     active = BooleanField(_l("Active"), default=True)
 
 

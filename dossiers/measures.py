@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from . import audit, freshness
+from . import audit, freshness, notifications
 from .clock import moment, now_utc
 from .extensions import db
 from .labels import label
@@ -72,6 +72,7 @@ def add_measure(
     )
     db.session.add(measure)
     db.session.flush()
+    notifications.notify_partner(measure, "measure.decided")
     audit.record(
         "measure.create",
         actor=actor,
@@ -106,6 +107,7 @@ def end_measure(measure: Measure, on: dt.date) -> None:
     if measure.end_date is None or measure.end_date > on:
         measure.end_date = max(on, measure.start_date)
     measure.updated_at = now_utc()
+    notifications.notify_partner(measure, "measure.lifted")
 
 
 # What a partner may report, from each status.

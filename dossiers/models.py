@@ -154,6 +154,8 @@ class Organisation(Model):
     active: Mapped[bool] = mapped_column(default=True)
     # The service's functional mailbox (not a person's), for notifications.
     mailbox: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # The language its mails are written in: nl or fr.
+    language: Mapped[str] = mapped_column(String(5), default="nl", server_default="nl")
 
 
 class User(Model):
@@ -609,6 +611,41 @@ class DocumentContent(Model):
 
     document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # given up after NOTIFY_GIVE_UP_HOURS: an admin looks at it
+
+
+class Notification(Model):
+    """The outbox: a mail to send, written in the transaction of the change that causes
+    it (notifications.py). What it says is rebuilt from `kind` and `reference` when it is
+    sent: the row holds no personal data and no measure detail."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        # The sender's next mails: the pending ones due first.
+        Index("ix_notification_due", "status", "next_attempt_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    address: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(5))
+    reference: Mapped[str] = mapped_column(String(20), default="")
+    link: Mapped[str] = mapped_column(String(200), default="")  # a path on this site
+    status: Mapped[NotificationStatus] = mapped_column(
+        enum_type(NotificationStatus), default=NotificationStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Transition(Model):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import audit
+from . import audit, notifications
 from .clock import date_of, now_utc
 from .extensions import db
 from .labels import label
@@ -178,6 +178,7 @@ def transition(
         for measure in dossier.measures:
             if measure.decided_at is None and not measure.ended:
                 measure.decided_at = at
+                notifications.notify_partner(measure, "measure.decided")
     if rule.target is S.CLOSED:
         _close(dossier, reason, date_of(at))
     elif source is S.CLOSED:

@@ -174,6 +174,7 @@ def _organisation_form(organisation: Organisation | None):
             active=form.active.data,
             actor=current_user,
             mailbox=form.mailbox.data or "",
+            language=form.language.data or "nl",
         ),
         _("Organisation saved."),
         field=form.name,

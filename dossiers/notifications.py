@@ -1,0 +1,210 @@
+"""Mails, through a transactional outbox.
+
+A notification is a row (`Notification`) written by `notify_*` in the caller's
+transaction, with the change that causes it: a change rolled back sends nothing, a
+change committed is sent even if the mail server is down at that moment. `send_due`
+(the `flask notify` command) sends the rows that are due, one per transaction, retrying
+with back-off and giving up after NOTIFY_GIVE_UP_HOURS (status `dead`, for an admin).
+
+Guarantee: at least once. On PostgreSQL a row is locked (FOR UPDATE SKIP LOCKED) from
+its claim to the commit that marks it sent, so two senders never send it both; a sender
+that dies after the mail server accepted the mail and before that commit leaves the row
+pending, and it is sent again. SMTP has no way to ask "did you already take this one",
+so exactly-once cannot be promised; each mail carries a Message-ID made from its row, so
+that a receiving system can drop the duplicate. On SQLite, run one sender.
+
+A mail names no person and describes no measure: the dossier's reference, what happened,
+and a link that requires signing in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from . import audit
+from .clock import now_utc
+from .extensions import db
+from .models import Measure, Notification, NotificationStatus, Organisation
+
+# What a partner's service is told, by kind: the subject and the one sentence of the body.
+PARTNER_MAILS = {
+    "measure.decided": (
+        _l("New protection measure for your service – %(reference)s"),
+        _l(
+            "The crisis centre has decided a protection measure for your service in dossier "
+            "%(reference)s."
+        ),
+    ),
+    "measure.changed": (
+        _l("Protection measure changed – %(reference)s"),
+        _l(
+            "The crisis centre has changed a protection measure of your service in dossier "
+            "%(reference)s: acknowledge it again."
+        ),
+    ),
+    "measure.lifted": (
+        _l("Protection measure lifted – %(reference)s"),
+        _l(
+            "The crisis centre has lifted a protection measure of your service in dossier "
+            "%(reference)s."
+        ),
+    ),
+    "measure.withdrawn": (
+        _l("Protection measure withdrawn – %(reference)s"),
+        _l(
+            "The crisis centre has withdrawn a protection measure of your service in dossier "
+            "%(reference)s: it no longer has to be carried out."
+        ),
+    ),
+}
+
+
+def notify_partner(measure: Measure, kind: str, organisation: Organisation | None = None) -> None:
+    """Tell the measure's service (or `organisation`, one it was taken from) what happened
+    to a decided measure; a service without a mailbox is not told."""
+    service = organisation or measure.organisation
+    if measure.decided_at is None or not service.mailbox:
+        return
+    # A measure still the service's opens on its page; one taken away, on their list.
+    current = kind in ("measure.decided", "measure.changed") and organisation is None
+    link = f"/measures/{measure.id}" if current else "/measures/"
+    db.session.add(
+        Notification(
+            kind=kind,
+            organisation_id=service.id,
+            address=service.mailbox,
+            language=service.language,
+            reference=measure.dossier.reference,
+            link=link,
+        )
+    )
+
+
+# --- Sending ----------------------------------------------------------------------------
+
+
+def _message(row: Notification) -> EmailMessage:
+    config = current_app.config
+    subject, sentence = PARTNER_MAILS[row.kind]
+    with force_locale(row.language):
+        values = {"reference": row.reference}
+        link = config["PUBLIC_URL"].rstrip("/") + row.link
+        body = "\n\n".join(
+            [
+                str(sentence % values),
+                str(_l("Sign in to read it: %(link)s", link=link)),
+                str(_l("This mail carries no personal data. Do not answer it.")),
+                str(_l("National Crisis Center")),
+            ]
+        )
+        message = EmailMessage()
+        message["Subject"] = str(subject % values)
+    message["From"] = config["MAIL_SENDER"]
+    message["To"] = row.address
+    message["Date"] = format_datetime(now_utc().replace(tzinfo=dt.UTC))
+    # The same for every attempt: a receiving system can drop a mail sent twice.
+    message["Message-ID"] = f"<notification-{row.id}@{config['MAIL_ID_DOMAIN']}>"
+    message.set_content(body)
+    return message
+
+
+def deliver(message: EmailMessage) -> None:
+    """Hand a mail to the configured transport; raise on failure."""
+    config = current_app.config
+    if config["MAIL_BACKEND"] == "file":
+        folder = Path(config["MAIL_FOLDER"] or Path(current_app.instance_path) / "mail")
+        folder.mkdir(parents=True, exist_ok=True)
+        name = message["Message-ID"].strip("<>").replace("@", "_") + ".eml"
+        (folder / name).write_bytes(bytes(message))
+        return
+    security = config["MAIL_SECURITY"]
+    context = ssl.create_default_context()
+    host, port = config["MAIL_HOST"], config["MAIL_PORT"]
+    smtp = (
+        smtplib.SMTP_SSL(host, port, timeout=30, context=context)
+        if security == "tls"
+        else smtplib.SMTP(host, port, timeout=30)
+    )
+    with smtp:
+        if security == "starttls":
+            smtp.starttls(context=context)
+        if config["MAIL_USER"]:
+            smtp.login(config["MAIL_USER"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(message)
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def _claim() -> Notification | None:
+    query = (
+        select(Notification)
+        .where(
+            Notification.status == NotificationStatus.PENDING,
+            Notification.next_attempt_at <= now_utc(),
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(1)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalar(query)
+
+
+def send_due(limit: int = 500) -> tuple[int, int]:
+    """Send the notifications that are due, each in its own transaction; return how many
+    were sent and how many failed this time."""
+    sent = failed = 0
+    for _ in range(limit):
+        row = _claim()
+        if row is None:
+            break
+        try:
+            deliver(_message(row))
+        except (OSError, smtplib.SMTPException) as error:
+            failed += 1
+            row.attempts += 1
+            row.last_error = f"{type(error).__name__}: {error}"[:200]
+            give_up = row.created_at + dt.timedelta(
+                hours=current_app.config["NOTIFY_GIVE_UP_HOURS"]
+            )
+            if now_utc() >= give_up:
+                row.status = NotificationStatus.DEAD
+                audit.record(
+                    "mail.dead",
+                    actor=None,
+                    object_type="notification",
+                    object_id=row.id,
+                    outcome="failed",
+                    kind=row.kind,
+                    organisation_id=row.organisation_id,
+                    attempts=row.attempts,
+                )
+            else:
+                row.next_attempt_at = now_utc() + _backoff(row.attempts)
+        else:
+            sent += 1
+            row.attempts += 1
+            row.status, row.sent_at = NotificationStatus.SENT, now_utc()
+            audit.record(
+                "mail.sent",
+                actor=None,
+                object_type="notification",
+                object_id=row.id,
+                kind=row.kind,
+                organisation_id=row.organisation_id,
+                user_id=row.user_id,
+            )
+        db.session.commit()
+    return sent, failed
