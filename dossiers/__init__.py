@@ -255,7 +255,7 @@ def register_template_helpers(app: Flask) -> None:
         label=label,
         measure_status=measure_status,
         mtype=lambda t: measure_type_name(t.code, t.label),
-        day=lambda d: d.strftime("%d/%m/%Y") if d else "",
+        day=clock.day,
         moment=clock.moment,
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, names
-from .clock import today
+from .clock import day, today
 from .extensions import db
 from .models import (
     AssessmentSource,
@@ -457,7 +457,7 @@ def check_approval_date(on: dt.date, event: Event | None) -> None:
         raise Refused(
             _l(
                 "The approval cannot come after its event (it ended on %(day)s).",
-                day=event.end_date.strftime("%d/%m/%Y"),
+                day=day(event.end_date),
             ),
             "approval_date",
         )

@@ -63,6 +63,11 @@ def end_of_year(year: int) -> dt.datetime:
     return start_of(dt.date(year + 1, 1, 1))
 
 
+def day(on: dt.date | None) -> str:
+    """A date as the centre reads it, digits only: the same in every language."""
+    return on.strftime("%d/%m/%Y") if on else ""
+
+
 def moment(at: dt.datetime | None) -> str:
     """A stored time as the centre reads it, digits only: the same in every language."""
     return local(at).strftime("%d/%m/%Y %H:%M") if at else ""

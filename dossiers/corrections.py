@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import audit, notifications
 from .casework import check_assessment, require_open
-from .clock import now_utc
+from .clock import day, now_utc
 from .extensions import db
 from .labels import label, measure_type_name
 from .measures import check_measure
@@ -278,5 +278,5 @@ def _shown(field: str, value: Any) -> str:
     if field == "level":
         return label(value)
     if field.endswith(("_on", "_date")):
-        return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
+        return day(dt.date.fromisoformat(value))
     return str(value)

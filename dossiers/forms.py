@@ -34,6 +34,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .clock import day
 from .inputs import FIRST_DAY, LAST_DAY, identifier, within_days
 from .labels import LEVELS, choices, options
 from .models import (
@@ -85,8 +86,8 @@ class DayField(DateField):
             raise StopValidation(
                 _l(
                     "Give a date between %(first)s and %(last)s.",
-                    first=FIRST_DAY.strftime("%d/%m/%Y"),
-                    last=LAST_DAY.strftime("%d/%m/%Y"),
+                    first=day(FIRST_DAY),
+                    last=day(LAST_DAY),
                 )
             )
 

@@ -39,7 +39,14 @@ from ..forms import (
     WithdrawalForm,
 )
 from ..labels import options
-from ..models import AssessmentSource, Dossier, Person, VipCategory
+from ..models import (
+    AssessmentSource,
+    Dossier,
+    MeasureType,
+    Organisation,
+    Person,
+    VipCategory,
+)
 from ..refusals import Refused
 from . import commit, event_fields, measure_choices, reason_read
 
@@ -154,6 +161,18 @@ def remove_person(reference: str, person_id: int):
     return _back(dossier)
 
 
+def _assessment_fields(form: AssessmentForm, dossier: Dossier) -> dict:
+    """An assessment form's values, as the domain takes them (recorded or corrected)."""
+    return {
+        "source": AssessmentSource(form.source.data),
+        "level": form.level.data,
+        "assessed_on": form.assessed_on.data,
+        "review_on": form.review_on.data,
+        "summary": form.summary.data or "",
+        "person": chosen_person(dossier, form.person_id.data),
+    }
+
+
 @bp.route("/assessments/new", methods=["GET", "POST"])
 def new_assessment(reference: str):
     """Record a threat assessment."""
@@ -164,14 +183,7 @@ def new_assessment(reference: str):
         form.assessed_on.data = today()
     if form.validate_on_submit() and commit(
         lambda: casework.record_assessment(
-            dossier,
-            source=AssessmentSource(form.source.data),
-            level=form.level.data,
-            assessed_on=form.assessed_on.data,
-            review_on=form.review_on.data,
-            summary=form.summary.data or "",
-            person=chosen_person(dossier, form.person_id.data),
-            actor=current_user,
+            dossier, **_assessment_fields(form, dossier), actor=current_user
         ),
         _("Threat assessment recorded."),
         field=form.level,
@@ -195,14 +207,7 @@ def edit_assessment(reference: str, assessment_id: int):
     def correct() -> None:
         freshness.check(assessment, form.version.data, form.seen.data)
         corrections.correct_assessment(
-            assessment,
-            source=AssessmentSource(form.source.data),
-            level=form.level.data,
-            assessed_on=form.assessed_on.data,
-            review_on=form.review_on.data,
-            summary=form.summary.data or "",
-            person=chosen_person(dossier, form.person_id.data),
-            actor=current_user,
+            assessment, **_assessment_fields(form, dossier), actor=current_user
         )
 
     if form.validate_on_submit() and commit(
@@ -302,6 +307,24 @@ def approval(reference: str):
     return render_template("casework/approval.html", dossier=dossier, form=form)
 
 
+def _measure_fields(
+    form: MeasureForm,
+    dossier: Dossier,
+    types: dict[int, MeasureType],
+    partners: dict[int, Organisation],
+) -> dict:
+    """A measure form's values, as the domain takes them (added or corrected); `types`
+    and `partners` are what the form's choices stand for (measure_choices)."""
+    return {
+        "measure_type": types[form.measure_type_id.data],
+        "description": form.description.data or "",
+        "organisation": partners[form.organisation_id.data],
+        "person": chosen_person(dossier, form.person_id.data),
+        "start_date": form.start_date.data,
+        "end_date": form.end_date.data,
+    }
+
+
 @bp.route("/measures/new", methods=["GET", "POST"])
 def new_measure(reference: str):
     """Add a protection measure for a partner organisation."""
@@ -313,14 +336,7 @@ def new_measure(reference: str):
         form.start_date.data = today()
     if form.validate_on_submit() and commit(
         lambda: measures.add_measure(
-            dossier,
-            measure_type=types[form.measure_type_id.data],
-            description=form.description.data or "",
-            organisation=partners[form.organisation_id.data],
-            person=chosen_person(dossier, form.person_id.data),
-            start_date=form.start_date.data,
-            end_date=form.end_date.data,
-            actor=current_user,
+            dossier, **_measure_fields(form, dossier, types, partners), actor=current_user
         ),
         _("Measure added."),
         field=form.measure_type_id,
@@ -363,14 +379,7 @@ def edit_measure(reference: str, measure_id: int):
     def correct() -> None:
         freshness.check(measure, form.version.data, form.seen.data)
         corrections.correct_measure(
-            measure,
-            measure_type=types[form.measure_type_id.data],
-            description=form.description.data or "",
-            organisation=partners[form.organisation_id.data],
-            person=chosen_person(dossier, form.person_id.data),
-            start_date=form.start_date.data,
-            end_date=form.end_date.data,
-            actor=current_user,
+            measure, **_measure_fields(form, dossier, types, partners), actor=current_user
         )
 
     if form.validate_on_submit() and commit(
