@@ -65,6 +65,14 @@ class Config:
     PUBLIC_URL = "http://127.0.0.1:5000"
     # A mail still refused after this long is given up (status dead, shown to admins).
     NOTIFY_GIVE_UP_HOURS = 24
+    # A decided measure its service has not acknowledged after this long: one reminder.
+    NOTIFY_REMINDER_HOURS = 24
+    # The officers' daily digest is made from this hour on, on the centre's clock.
+    DIGEST_HOUR = 7
+    # The duty mailbox gets the digest of the dossiers no officer leads; "": none.
+    DUTY_MAILBOX = ""
+    # An invitation or password-reset link is good once, for this long.
+    ACCOUNT_LINK_HOURS = 72
     TESTING = False
     DEBUG = False
 
@@ -83,12 +91,12 @@ class Config:
             "MAIL_ID_DOMAIN",
             "MAIL_FOLDER",
             "PUBLIC_URL",
+            "DUTY_MAILBOX",
         ):
             setattr(self, name, os.environ.get(name, getattr(self, name)))
         self.MAIL_PORT = int(os.environ.get("MAIL_PORT", self.MAIL_PORT))
-        self.NOTIFY_GIVE_UP_HOURS = int(
-            os.environ.get("NOTIFY_GIVE_UP_HOURS", self.NOTIFY_GIVE_UP_HOURS)
-        )
+        for name in ("NOTIFY_GIVE_UP_HOURS", "NOTIFY_REMINDER_HOURS", "DIGEST_HOUR"):
+            setattr(self, name, int(os.environ.get(name, getattr(self, name))))
         # The audit chain's HMAC key; set AUDIT_KEY apart from SECRET_KEY in production
         # so that rotating the session key does not touch the audit trail.
         self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or (

@@ -187,6 +187,9 @@ class User(Model):
     # A password someone else chose (an administrator): its holder chooses their own
     # before any other page (access.enforce_policy).
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # When this user's visit before the current one ended (their previous session last
+    # seen), set at sign-in: a partner's measures decided since are marked new.
+    previous_visit_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -646,6 +649,66 @@ class Notification(Model):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str] = mapped_column(String(200), default="")
+    # A mail that must exist once whoever makes it (a reminder, a day's digest): two
+    # senders that both make it collide on this key, and one of them gives way.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # What a digest lists (JSON: dossier references and counts, never a name).
+    details: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The one-time token of an account link (invitation, password reset), encrypted,
+    # and forgotten once the mail is sent or given up: the database keeps only its hash.
+    secret: Mapped[str | None] = mapped_column(Sealed)
+
+
+class AccountTokenPurpose(StrEnum):
+    INVITATION = "invitation"  # set one's first password, then enrol the second factor
+    PASSWORD_RESET = "password_reset"
+
+
+class AccountToken(Model):
+    """A single-use link sent by mail; only the sha256 of its token is kept."""
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    purpose: Mapped[AccountTokenPurpose] = mapped_column(enum_type(AccountTokenPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class MeasureMessageKind(StrEnum):
+    DECLINE = "decline"  # the service cannot carry it out, and says why
+    QUESTION = "question"
+
+
+class MeasureMessage(Model):
+    """A partner's word to the crisis centre on one of its measures, open until an
+    officer has dealt with it."""
+
+    __tablename__ = "measure_message"
+    __table_args__ = (
+        # The dashboard's open messages, oldest first.
+        Index("ix_measure_message_open", "handled_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measure.id"), index=True)
+    kind: Mapped[MeasureMessageKind] = mapped_column(enum_type(MeasureMessageKind))
+    reason: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    measure: Mapped[Measure] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    organisation: Mapped[Organisation] = relationship()
+    handled_by: Mapped[User | None] = relationship(foreign_keys=[handled_by_id])
 
 
 class Transition(Model):

@@ -22,44 +22,64 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .clock import now_utc
 from .extensions import db
-from .models import Measure, Notification, NotificationStatus, Organisation
+from .models import Measure, Notification, NotificationStatus, Organisation, User
 
-# What a partner's service is told, by kind: the subject and the one sentence of the body.
-PARTNER_MAILS = {
-    "measure.decided": (
+SIGN_IN_LINE = _l("Sign in to read it: %(link)s")
+
+
+@dataclass(frozen=True)
+class Mail:
+    """What a kind of mail says: a subject and one sentence (both may use the row's
+    %(reference)s), the line with its link, and any further lines made from the row
+    when it is sent (a digest's list), in the mail's language."""
+
+    subject: LazyString
+    sentence: LazyString
+    link_line: LazyString = SIGN_IN_LINE
+    extra: Callable[[Notification], list[str]] | None = None
+
+
+# Every mail the application sends, by kind. A kind is also what the audit trail names.
+MAILS: dict[str, Mail] = {
+    "measure.decided": Mail(
         _l("New protection measure for your service – %(reference)s"),
         _l(
             "The crisis centre has decided a protection measure for your service in dossier "
             "%(reference)s."
         ),
     ),
-    "measure.changed": (
+    "measure.changed": Mail(
         _l("Protection measure changed – %(reference)s"),
         _l(
             "The crisis centre has changed a protection measure of your service in dossier "
             "%(reference)s: acknowledge it again."
         ),
     ),
-    "measure.lifted": (
+    "measure.lifted": Mail(
         _l("Protection measure lifted – %(reference)s"),
         _l(
             "The crisis centre has lifted a protection measure of your service in dossier "
             "%(reference)s."
         ),
     ),
-    "measure.withdrawn": (
+    "measure.withdrawn": Mail(
         _l("Protection measure withdrawn – %(reference)s"),
         _l(
             "The crisis centre has withdrawn a protection measure of your service in dossier "
@@ -67,6 +87,53 @@ PARTNER_MAILS = {
         ),
     ),
 }
+
+# The languages a mail can be written in; a user without one gets the first.
+MAIL_LANGUAGES = ("nl", "fr", "en")
+
+
+def queue(
+    kind: str,
+    *,
+    address: str,
+    language: str,
+    reference: str = "",
+    link: str = "",
+    organisation_id: int | None = None,
+    user_id: int | None = None,
+    details: str = "",
+    secret: str | None = None,
+    dedupe_key: str | None = None,
+) -> Notification | None:
+    """Put a mail in the outbox, in the caller's transaction. With a `dedupe_key`, a
+    mail made already (by this or another sender) wins: None, and nothing is added."""
+    assert kind in MAILS, kind
+    row = Notification(
+        kind=kind,
+        address=address,
+        language=language if language in MAIL_LANGUAGES else MAIL_LANGUAGES[0],
+        reference=reference,
+        link=link,
+        organisation_id=organisation_id,
+        user_id=user_id,
+        details=details,
+        secret=secret,
+        dedupe_key=dedupe_key,
+    )
+    if dedupe_key is None:
+        db.session.add(row)
+        return row
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def queue_for_user(user: User, kind: str, **fields: Any) -> Notification | None:
+    """A mail to a person's own account, in their language."""
+    return queue(kind, address=user.email, language=user.language or "", user_id=user.id, **fields)
 
 
 def notify_partner(measure: Measure, kind: str, organisation: Organisation | None = None) -> None:
@@ -77,16 +144,13 @@ def notify_partner(measure: Measure, kind: str, organisation: Organisation | Non
         return
     # A measure still the service's opens on its page; one taken away, on their list.
     current = kind in ("measure.decided", "measure.changed") and organisation is None
-    link = f"/measures/{measure.id}" if current else "/measures/"
-    db.session.add(
-        Notification(
-            kind=kind,
-            organisation_id=service.id,
-            address=service.mailbox,
-            language=service.language,
-            reference=measure.dossier.reference,
-            link=link,
-        )
+    queue(
+        kind,
+        address=service.mailbox,
+        language=service.language,
+        reference=measure.dossier.reference,
+        link=f"/measures/{measure.id}" if current else "/measures/",
+        organisation_id=service.id,
     )
 
 
@@ -95,26 +159,25 @@ def notify_partner(measure: Measure, kind: str, organisation: Organisation | Non
 
 def _message(row: Notification) -> EmailMessage:
     config = current_app.config
-    subject, sentence = PARTNER_MAILS[row.kind]
+    mail = MAILS[row.kind]
     with force_locale(row.language):
         values = {"reference": row.reference}
-        link = config["PUBLIC_URL"].rstrip("/") + row.link
-        body = "\n\n".join(
-            [
-                str(sentence % values),
-                str(_l("Sign in to read it: %(link)s", link=link)),
-                str(_l("This mail carries no personal data. Do not answer it.")),
-                str(_l("National Crisis Center")),
-            ]
-        )
+        link = config["PUBLIC_URL"].rstrip("/") + row.link + (row.secret or "")
+        lines = [str(mail.sentence % values)]
+        lines += mail.extra(row) if mail.extra else []
+        lines += [
+            str(mail.link_line % {"link": link}),
+            str(_l("This mail carries no personal data. Do not answer it.")),
+            str(_l("National Crisis Center")),
+        ]
         message = EmailMessage()
-        message["Subject"] = str(subject % values)
+        message["Subject"] = str(mail.subject % values)
     message["From"] = config["MAIL_SENDER"]
     message["To"] = row.address
     message["Date"] = format_datetime(now_utc().replace(tzinfo=dt.UTC))
     # The same for every attempt: a receiving system can drop a mail sent twice.
     message["Message-ID"] = f"<notification-{row.id}@{config['MAIL_ID_DOMAIN']}>"
-    message.set_content(body)
+    message.set_content("\n\n".join(lines))
     return message
 
 
@@ -180,7 +243,7 @@ def send_due(limit: int = 500) -> tuple[int, int]:
                 hours=current_app.config["NOTIFY_GIVE_UP_HOURS"]
             )
             if now_utc() >= give_up:
-                row.status = NotificationStatus.DEAD
+                row.status, row.secret = NotificationStatus.DEAD, None
                 audit.record(
                     "mail.dead",
                     actor=None,
@@ -197,6 +260,7 @@ def send_due(limit: int = 500) -> tuple[int, int]:
             sent += 1
             row.attempts += 1
             row.status, row.sent_at = NotificationStatus.SENT, now_utc()
+            row.secret = None  # the link's token lives on only in the mail
             audit.record(
                 "mail.sent",
                 actor=None,
