@@ -18,11 +18,14 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(VENV)/bin/python -c "import pytest, playwright"
 	touch $@
 
+# The app on the demo data, with the mail sender beside it: its mails are files under
+# instance/mail, which an admin reads at /admin/mailbox.
 run: $(VENV)/.runtime
 	mkdir -p instance
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) notify --loop --interval 5 & sender=$$!; trap 'kill $$sender' EXIT INT TERM; \
+		$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Production-like: gunicorn, the production configuration (SECRET_KEY must be set).
 serve: $(VENV)/.runtime

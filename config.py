@@ -73,6 +73,8 @@ class Config:
     DUTY_MAILBOX = ""
     # An invitation or password-reset link is good once, for this long.
     ACCOUNT_LINK_HOURS = 72
+    # A reset link opens an account that already holds data: good for a short while.
+    PASSWORD_RESET_HOURS = 2
     TESTING = False
     DEBUG = False
 
@@ -122,6 +124,7 @@ class DevelopmentConfig(Config):
     # A fixed key only for a developer's own machine; production demands its own.
     SECRET_KEY = "development-only-not-secret"  # nosec B105
     MAIL_BACKEND = "file"  # instance/mail: `make run` shows every mail without a server
+    DUTY_MAILBOX = "duty@crisis-centre.example"
 
 
 class TestingConfig(Config):

@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.orm import joinedload
@@ -39,6 +40,7 @@ from .models import (
     Dossier,
     Event,
     Measure,
+    MeasureMessage,
     MeasureStatus,
     Organisation,
     Person,
@@ -73,6 +75,9 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "auth.login": PUBLIC,
     "auth.totp": PUBLIC,  # the view itself requires the password step first
     "auth.enrol": PUBLIC,  # likewise
+    "auth.forgotten_password": PUBLIC,
+    "auth.account_link": PUBLIC,  # the view itself requires a valid mailed link
+    "auth.set_password": PUBLIC,  # likewise
     "auth.logout": ALL_ROLES,
     "auth.change_password": ALL_ROLES,
     "dashboard.index": DOSSIER_ROLES,
@@ -81,6 +86,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "dossiers.detail": DOSSIER_ROLES,
     "dossiers.transition": DOSSIER_ROLES,
     "dossiers.print": DOSSIER_ROLES,
+    "dossiers.message_handled": DOSSIER_ROLES,
     "casework.persons": DOSSIER_ROLES,
     "casework.link_person": DOSSIER_ROLES,
     "casework.edit_person": DOSSIER_ROLES,
@@ -113,6 +119,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "measures.detail": PARTNER_ROLES,
     "measures.events": PARTNER_ROLES,
     "measures.event": PARTNER_ROLES,
+    "measures.message": PARTNER_ROLES,
     "statistics.index": STATISTICS_ROLES,
     "statistics.year": STATISTICS_ROLES,
     "statistics.figure": STATISTICS_ROLES,
@@ -124,6 +131,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "admin.edit_user": ADMIN_ROLES,
     "admin.reset_two_factor": ADMIN_ROLES,
     "admin.enrolment_code": ADMIN_ROLES,
+    "admin.invite_user": ADMIN_ROLES,
     "admin.organisations": ADMIN_ROLES,
     "admin.new_organisation": ADMIN_ROLES,
     "admin.edit_organisation": ADMIN_ROLES,
@@ -133,6 +141,10 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "admin.edit_measure_type": ADMIN_ROLES,
     "admin.audit_log": ADMIN_ROLES,
     "admin.audit_csv": ADMIN_ROLES,
+    "admin.mail": ADMIN_ROLES,
+    "admin.retry_mail": ADMIN_ROLES,
+    "admin.mailbox": ADMIN_ROLES,  # development only: 404 under any other mail backend
+    "admin.mailbox_mail": ADMIN_ROLES,
 }
 
 
@@ -247,6 +259,18 @@ def dossier_measure(dossier: Dossier, measure_id: int) -> Measure:
     return _member(dossier.measures, measure_id)
 
 
+def dossier_message(dossier: Dossier, message_id: int) -> MeasureMessage:
+    """A partner's message on one of the dossier's measures, or 404."""
+    found = db.session.scalar(
+        select(MeasureMessage)
+        .join(Measure, Measure.id == MeasureMessage.measure_id)
+        .where(MeasureMessage.id == message_id, Measure.dossier_id == dossier.id)
+    )
+    if found is None:
+        refuse(404)
+    return found
+
+
 def chosen_person(dossier: Dossier, person_id: int | None) -> Person | None:
     """The person a form chose among the dossier's (None: the whole dossier)."""
     return None if person_id is None else dossier_person(dossier, person_id)
@@ -308,11 +332,39 @@ def partner_measure_page(
     no longer the partner's at all."""
     shown = Measure.status == MeasureStatus.LIFTED if lifted else is_current_measure()
     return keyset.window(
-        queries.partner_measure_rows().where(partner_scope(user), shown),
+        queries.partner_measure_rows()
+        .add_columns(new_to(user).label("new"))
+        .where(partner_scope(user), shown),
         NEWEST_FIRST,
         after=after,
         before=before,
         counted=select(Measure.id).where(partner_scope(user), shown),
+    )
+
+
+# "New since your last visit": decided after the user's previous visit ended; every one
+# on a first visit. The same rule as a condition (lists, counts) and for a loaded measure.
+def new_to(user: User) -> ColumnElement[bool]:
+    if user.previous_visit_at is None:
+        return true()
+    return Measure.decided_at > user.previous_visit_at
+
+
+def is_new_to(user: User, measure: Measure) -> bool:
+    return measure.decided_at is not None and (
+        user.previous_visit_at is None or measure.decided_at > user.previous_visit_at
+    )
+
+
+def partner_new_count(user: User) -> int:
+    """How many of the partner's current measures are new since its last visit."""
+    return (
+        db.session.scalar(
+            select(func.count(Measure.id)).where(
+                partner_scope(user), is_current_measure(), new_to(user)
+            )
+        )
+        or 0
     )
 
 

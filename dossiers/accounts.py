@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import cache
 from typing import Any
 
@@ -9,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from zxcvbn import zxcvbn
 
-from . import audit
+from . import audit, notifications
 from .auth import (
     end_all_sessions,
     end_other_sessions,
@@ -37,7 +38,7 @@ def _check(email: str, role: Role, organisation_id: int | None, user: User | Non
         raise Refused(_l("There is no such organisation."))
 
 
-def _check_password(password: str, *context: str, field: str = "password") -> None:
+def check_password_strength(password: str, *context: str, field: str = "password") -> None:
     """At least 12 characters, not a known common or breached password, and not
     guessable from the account's own name or email (zxcvbn's lists and scoring); a
     refusal names the form's `field`."""
@@ -74,22 +75,26 @@ def create_user(
     email: str,
     full_name: str,
     role: Role,
-    password: str,
+    password: str | None,
     organisation_id: int | None,
     actor: User | None,
 ) -> User:
+    """A new account, with a first password, or with none (password None) for an
+    administrator to invite its user by mail (account_links.invite)."""
     email = normalise_email(email)
     _check(email, role, organisation_id)
-    _check_password(password, email, full_name)
+    if password is not None:
+        check_password_strength(password, email, full_name)
     user = User(
         email=email,
         full_name=full_name.strip() or email,
         role=role,
         organisation_id=organisation_id,
-        password_hash=hash_password(password),
+        # Invited: a random password nobody knows, until the user chooses theirs.
+        password_hash=hash_password(password or secrets.token_urlsafe(32)),
         # An administrator's choice is a first password; the command line's (the first
         # administrator of an installation, or the demo) is the holder's own.
-        must_change_password=actor is not None,
+        must_change_password=actor is not None and password is not None,
     )
     db.session.add(user)
     db.session.flush()
@@ -121,10 +126,11 @@ def update_user(
     if user.id == actor.id and (role is not Role.ADMIN or not active):
         raise Refused(_l("You cannot remove your own administrator access."))
     if password:
-        _check_password(password, email, full_name)
+        check_password_strength(password, email, full_name)
         user.password_hash = hash_password(password)
         # Set for someone else, it is a first password again; an admin's own is theirs.
         user.must_change_password = user.id != actor.id
+        notifications.queue_for_user(user, "account.password_changed", link="/login")
     user.email, user.full_name = email, full_name.strip()
     user.organisation_id, user.active = organisation_id, active
     role_changed = user.role is not role
@@ -153,13 +159,14 @@ def change_password(user: User, *, current: str, new: str, confirmation: str) ->
         raise Refused(WRONG_CURRENT_PASSWORD, "current_password")
     if new == current:
         raise Refused(_l("Choose a new password, not your current one."), "new_password")
-    _check_password(new, user.email, user.full_name, field="new_password")
+    check_password_strength(new, user.email, user.full_name, field="new_password")
     if new != confirmation:
         raise Refused(_l("The two new passwords are not the same."), "confirmation")
     first = user.must_change_password
     user.password_hash = hash_password(new)
     user.must_change_password = False
     end_other_sessions(user)
+    notifications.queue_for_user(user, "account.password_changed", link="/login")
     audit.record(
         "user.password_change",
         actor=user,
@@ -217,6 +224,7 @@ def reset_second_factor(user: User, actor: User | None) -> str | None:
     the administrator once); None for a role that does not."""
     forget_second_factor(user)
     end_all_sessions(user)
+    notifications.queue_for_user(user, "account.second_factor_reset", link="/login")
     audit.record("user.totp_reset", actor=actor, object_type="user", object_id=user.id)
     return issue_enrolment_code(user, actor) if must_enrol(user) else None
 

@@ -70,7 +70,11 @@ def _token_hash(token: str) -> str:
 
 
 def start_session(user: User) -> str:
-    """Open a new server-side session for the user and return its token."""
+    """Open a new server-side session for the user and return its token; the user's
+    previous visit ended when their latest earlier session was last used."""
+    user.previous_visit_at = db.session.scalar(
+        select(func.max(UserSession.last_seen_at)).where(UserSession.user_id == user.id)
+    )
     token = secrets.token_urlsafe(32)
     hours = current_app.config["SESSION_LIFETIME_HOURS"]
     db.session.add(

@@ -232,11 +232,15 @@ def export_rows_command(
 @click.option("--loop", is_flag=True, help="Keep sending, for a service manager.")
 @click.option("--interval", default=30, show_default=True, help="Seconds between rounds.")
 def notify_command(loop: bool, interval: int) -> None:
-    """Send the mails that are due (the outbox), once or in a loop."""
-    from . import notifications
+    """Make the reminders and daily digests that are due, then send the mails that are
+    due (the outbox), once or in a loop."""
+    from . import notifications, scheduled
 
     while True:
+        made = scheduled.schedule()
         sent, failed = notifications.send_due()
+        if made.reminders or made.digests or not loop:
+            click.echo(f"Reminders made: {made.reminders}; daily digests made: {made.digests}.")
         if sent or failed or not loop:
             click.echo(f"Mails sent: {sent}; failed, to retry: {failed}.")
         if not loop:

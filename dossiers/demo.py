@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from . import casework, clock, events, measures, workflow
+from . import casework, clock, events, measures, names, workflow
 from .accounts import create_user, issue_enrolment_code
 from .auth import must_enrol
 from .extensions import db
@@ -68,6 +68,7 @@ STANDARD_SETS = [
     (VipCategory.MINISTER, "escort", "Police zone Brussels-Capital-Ixelles"),
 ]
 SET_CATEGORIES = {category for category, _, _ in STANDARD_SETS}
+FRENCH_SPEAKING = {"Police zone Liège", "Police zone Charleroi"}
 LOCAL_ZONES = [name for name, kind in ORGANISATIONS if kind is OrganisationKind.LOCAL_POLICE]
 
 ACCOUNTS = [
@@ -285,6 +286,12 @@ def seed(echo: Callable[[str], None]) -> tuple[dict[str, str], dict[str, str]]:
         seeder.vip_events(year, plan, vip_pool)
     echo("  a summit in preparation")
     seeder.summit_in_preparation(vip_pool, clock.today())
+    # Mailboxes once the history is written: the demo's past sends no mail; what is
+    # decided from now on does (to instance/mail under `make run`).
+    for name, organisation in orgs.items():
+        if organisation.kind is not OrganisationKind.CRISIS_CENTRE:
+            organisation.mailbox = "dispatch@" + names.fold(name).replace(" ", "-") + ".example"
+            organisation.language = "fr" if name in FRENCH_SPEAKING else "nl"
     return passwords, codes
 
 

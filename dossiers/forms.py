@@ -42,6 +42,7 @@ from .models import (
     DossierKind,
     DossierState,
     EventKind,
+    MeasureMessageKind,
     OrganisationKind,
     Role,
     ThreatGround,
@@ -146,6 +147,25 @@ class PasswordChangeForm(Form):
         validators=[DataRequired(REQUIRED), Length(max=256)],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class ChosenPasswordForm(Form):
+    """A password chosen through a mailed link: the link stands for the current one."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirmation = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(REQUIRED), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ForgottenPasswordForm(Form):
+    email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
 
 
 class DossierFilterForm(Form):
@@ -393,6 +413,21 @@ class MeasureReportForm(VersionedForm):
     # The choices are the next steps from the measure's status (measures.PARTNER_STEPS).
     status = SelectField(_l("Status"), validators=[InputRequired(REQUIRED)])
     note = TextAreaField(_l("Execution note"), validators=[Optional(), Length(max=5000)])
+
+
+class MeasureMessageForm(Form):
+    """A partner declines a measure or asks about it: `kind` comes from the button
+    pressed; the reason's rules are the domain's (partner_messages.check_reason)."""
+
+    kind = SelectField(choices=choices(MeasureMessageKind), validators=[InputRequired(REQUIRED)])
+    reason = TextAreaField(
+        _l("Reason or question"),
+        description=_l(
+            "Why your service cannot carry out this measure, or what it needs to know. The "
+            "crisis centre's officers read it."
+        ),
+        render_kw={"maxlength": 2000, "rows": 4},
+    )
 
 
 class UserForm(Form):

@@ -54,6 +54,17 @@ def within_days(day: dt.date) -> bool:
     return FIRST_DAY <= day <= LAST_DAY
 
 
+# What a person's typed text never holds: control characters (a text area sends only the
+# line breaks and tabs kept here) and the invisible marks that reorder how the rest of a
+# text reads (bidirectional embeddings, overrides and isolates).
+_UNTYPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether a free text holds a character no one types (see _UNTYPED)."""
+    return _UNTYPED.search(text) is not None
+
+
 # The views that take a file, and the body each accepts; every other request is held
 # to MAX_CONTENT_LENGTH (1 MB). Set before anything reads the body (CSRF does).
 BODY_LIMITS = {

@@ -14,6 +14,7 @@ from .models import (
     DossierKind,
     DossierState,
     EventKind,
+    MeasureMessageKind,
     MeasureStatus,
     OrganisationKind,
     Role,
@@ -50,6 +51,8 @@ LABELS = {
     MeasureStatus.IN_EXECUTION: _l("In execution"),
     MeasureStatus.LIFTED: _l("Lifted"),
     MeasureStatus.WITHDRAWN: _l("Withdrawn"),
+    MeasureMessageKind.DECLINE: _l("Declined"),
+    MeasureMessageKind.QUESTION: _l("Question"),
     OrganisationKind.CRISIS_CENTRE: _l("Crisis centre"),
     OrganisationKind.FEDERAL_POLICE: _l("Federal police"),
     OrganisationKind.LOCAL_POLICE: _l("Local police"),
@@ -98,6 +101,8 @@ ACTIONS = {
     "measure.withdraw": _l("Measure withdrawn"),
     "measure.report": _l("Partner report on a measure"),
     "measure.view": _l("Measure read"),
+    "measure.message": _l("Message from a partner"),
+    "measure.message_handled": _l("Partner's message dealt with"),
     "user.create": _l("User created"),
     "user.update": _l("User changed"),
     "user.login": _l("Signed in"),
@@ -111,6 +116,9 @@ ACTIONS = {
     "user.totp_keys_rotated": _l("Second-factor secrets encrypted with the new key"),
     "user.password_change": _l("Password changed"),
     "user.password_change_failed": _l("Password change refused: wrong current password"),
+    "user.invite": _l("Invitation mailed"),
+    "user.password_reset_request": _l("New password asked for by mail"),
+    "user.password_set": _l("Password chosen through a mailed link"),
     "organisation.create": _l("Organisation created"),
     "organisation.update": _l("Organisation changed"),
     "measure_type.create": _l("Measure type created"),
@@ -120,7 +128,33 @@ ACTIONS = {
     "statistics.drill": _l("Figure list read"),
     "statistics.export": _l("Report exported"),
     "audit.export": _l("Audit trail exported"),
+    "mail.sent": _l("Mail sent"),
+    "mail.dead": _l("Mail given up"),
+    "mail.retry": _l("Given-up mail sent again"),
+    "mail.digests": _l("Daily digests made"),
 }
+
+# What each kind of mail (notifications.MAILS) is, for the administrator's outbox page.
+MAIL_KINDS = {
+    "measure.decided": _l("Measure decided, to its service"),
+    "measure.changed": _l("Measure changed, to its service"),
+    "measure.lifted": _l("Measure lifted, to its service"),
+    "measure.withdrawn": _l("Measure withdrawn, to its service"),
+    "measure.reminder": _l("Reminder of a measure not acknowledged"),
+    "digest.officer": _l("Daily digest, to an officer"),
+    "digest.duty": _l("Daily digest, to the duty mailbox"),
+    "partner.declined": _l("Measure declined by a partner"),
+    "partner.question": _l("Question from a partner"),
+    "account.invitation": _l("Invitation to a new account"),
+    "account.password_reset": _l("Password reset link"),
+    "account.password_changed": _l("Password changed notice"),
+    "account.second_factor_reset": _l("Two-factor reset notice"),
+}
+
+
+def mail_kind(kind: str) -> str:
+    """A kind of mail in the reader's words; an unknown one as it is stored."""
+    return str(MAIL_KINDS[kind]) if kind in MAIL_KINDS else kind
 
 
 def measure_type_name(code: str | None, stored: str) -> str:

@@ -21,9 +21,11 @@ from .models import (
     DossierPerson,
     DossierState,
     Measure,
-    MeasureStatus,
+    MeasureMessage,
     ThreatAssessment,
-    is_open_dossier,
+    is_open_message,
+    is_review_due,
+    is_unacknowledged,
     latest_assessment,
 )
 
@@ -62,7 +64,7 @@ def dossier_list(criteria: DossierFilter) -> Select[Dossier]:
     if criteria.lead_officer_id:
         query = query.where(Dossier.lead_officer_id == criteria.lead_officer_id)
     if criteria.review_due_by:
-        query = query.where(is_open_dossier(), Dossier.review_on <= criteria.review_due_by)
+        query = query.where(is_review_due(criteria.review_due_by))
     text = criteria.q.strip()
     if text:
         # One set of ids from two indexes (reference, name), so that the dossier table is
@@ -119,9 +121,8 @@ def workload(on: dt.date) -> dict[str, Workload]:
         "action": select(Dossier.id).where(
             Dossier.state.in_([DossierState.INTAKE, DossierState.ASSESSMENT])
         ),
-        "reviews": select(Dossier.id).where(is_open_dossier(), Dossier.review_on <= on),
-        "unacknowledged": select(Measure.id).where(
-            Measure.status == MeasureStatus.REQUESTED, Measure.decided_at.is_not(None)
-        ),
+        "reviews": select(Dossier.id).where(is_review_due(on)),
+        "unacknowledged": select(Measure.id).where(is_unacknowledged()),
+        "messages": select(MeasureMessage.id).where(is_open_message()),
     }
     return {name: Workload(*count(query, DASHBOARD_COUNT_CAP)) for name, query in waiting.items()}

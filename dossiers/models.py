@@ -145,6 +145,27 @@ def counts_as_decided():
     return and_(Measure.decided_at.is_not(None), Measure.status != MeasureStatus.WITHDRAWN)
 
 
+def is_unacknowledged():
+    """A decided measure its service has not acknowledged yet: the dashboard's list and
+    count, the officers' digest and the services' reminders."""
+    from sqlalchemy import and_
+
+    return and_(Measure.status == MeasureStatus.REQUESTED, Measure.decided_at.is_not(None))
+
+
+def put_to_service_at():
+    """When a decided measure was last put to its service: its decision, or the later
+    correction that put it back to its service (corrections.correct_measure sets
+    updated_at; the decision sets decided_at alone). An unacknowledged measure's
+    updated_at moves with nothing else: acknowledging, lifting and withdrawing end that."""
+    from sqlalchemy import case
+
+    return case(
+        (Measure.updated_at > Measure.decided_at, Measure.updated_at),
+        else_=Measure.decided_at,
+    )
+
+
 class Organisation(Model):
     __tablename__ = "organisation"
 
@@ -328,6 +349,16 @@ def is_open_dossier():
     from sqlalchemy import literal
 
     return Dossier.state != literal(DossierState.CLOSED.value, literal_execute=True)
+
+
+def is_review_due(on: dt.date):
+    """An open dossier whose current assessment asks for a review by `on` (review_on is
+    the current assessment's, kept by the listeners below ThreatAssessment): the
+    dashboard, the list filter and the officers' digest. Read from the partial index
+    ix_dossier_open_review_on."""
+    from sqlalchemy import and_
+
+    return and_(is_open_dossier(), Dossier.review_on <= on)
 
 
 class Dossier(Model):
@@ -709,6 +740,11 @@ class MeasureMessage(Model):
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     organisation: Mapped[Organisation] = relationship()
     handled_by: Mapped[User | None] = relationship(foreign_keys=[handled_by_id])
+
+
+def is_open_message():
+    """A partner's message no officer has dealt with yet."""
+    return MeasureMessage.handled_at.is_(None)
 
 
 class Transition(Model):

@@ -53,7 +53,14 @@ class Mail:
     subject: LazyString
     sentence: LazyString
     link_line: LazyString = SIGN_IN_LINE
-    extra: Callable[[Notification], list[str]] | None = None
+    more_lines: Callable[[Notification], list[str]] | None = None
+
+
+def _digest_lines(row: Notification) -> list[str]:
+    """A digest's lists (scheduled.py makes digests, through this module's queue)."""
+    from .scheduled import digest_lines
+
+    return digest_lines(row)
 
 
 # Every mail the application sends, by kind. A kind is also what the audit trail names.
@@ -85,6 +92,76 @@ MAILS: dict[str, Mail] = {
             "The crisis centre has withdrawn a protection measure of your service in dossier "
             "%(reference)s: it no longer has to be carried out."
         ),
+    ),
+    "measure.reminder": Mail(
+        _l("Reminder: protection measure to acknowledge – %(reference)s"),
+        _l(
+            "A protection measure decided for your service in dossier %(reference)s is still "
+            "not acknowledged. Acknowledge it, or tell the crisis centre why it cannot be "
+            "carried out."
+        ),
+    ),
+    # A digest's reference is its day; its lists are made from the row's details.
+    "digest.officer": Mail(
+        _l("Your daily overview – %(reference)s"),
+        _l("What waits in the dossiers you lead, on %(reference)s:"),
+        _l("Open the dashboard: %(link)s"),
+        more_lines=_digest_lines,
+    ),
+    "digest.duty": Mail(
+        _l("Daily overview of the dossiers without a lead officer – %(reference)s"),
+        _l("What waits in the dossiers no officer leads, on %(reference)s:"),
+        _l("Open the dashboard: %(link)s"),
+        more_lines=_digest_lines,
+    ),
+    "partner.declined": Mail(
+        _l("A partner declined a protection measure – %(reference)s"),
+        _l(
+            "A partner service has declined a protection measure in dossier %(reference)s: "
+            "it cannot carry it out. Its reason is in the dossier."
+        ),
+    ),
+    "partner.question": Mail(
+        _l("A partner asks about a protection measure – %(reference)s"),
+        _l(
+            "A partner service has asked a question about a protection measure in dossier "
+            "%(reference)s. Its question is in the dossier."
+        ),
+    ),
+    "account.invitation": Mail(
+        _l("Your account for the crisis centre's dossiers"),
+        _l(
+            "An administrator of the crisis centre has opened an account for you. Choose "
+            "your password with the link below; it works once, within %(invitation_hours)d "
+            "hours. Then you set up your two-factor sign-in if your role needs it."
+        ),
+        _l("Choose your password: %(link)s"),
+    ),
+    "account.password_reset": Mail(
+        _l("Choose a new password"),
+        _l(
+            "Someone, probably you, asked for a new password for your account. Choose it "
+            "with the link below; it works once, within %(reset_hours)d hours. If it was "
+            "not you, ignore this mail: your password stays as it is."
+        ),
+        _l("Choose a new password: %(link)s"),
+    ),
+    "account.password_changed": Mail(
+        _l("Your password was changed"),
+        _l(
+            "The password of your account was changed. If it was not you, call the crisis "
+            "centre at once."
+        ),
+        _l("Sign in: %(link)s"),
+    ),
+    "account.second_factor_reset": Mail(
+        _l("Your two-factor sign-in was reset"),
+        _l(
+            "An administrator has reset the two-factor sign-in of your account: you set it "
+            "up again at your next sign-in. If you did not ask for it, call the crisis "
+            "centre at once."
+        ),
+        _l("Sign in: %(link)s"),
     ),
 }
 
@@ -132,8 +209,10 @@ def queue(
 
 
 def queue_for_user(user: User, kind: str, **fields: Any) -> Notification | None:
-    """A mail to a person's own account, in their language."""
-    return queue(kind, address=user.email, language=user.language or "", user_id=user.id, **fields)
+    """A mail to a person's own account, in their language; without one, in their
+    service's (a partner invited before they ever chose a language)."""
+    language = user.language or (user.organisation.language if user.organisation else "")
+    return queue(kind, address=user.email, language=language, user_id=user.id, **fields)
 
 
 def notify_partner(measure: Measure, kind: str, organisation: Organisation | None = None) -> None:
@@ -161,10 +240,14 @@ def _message(row: Notification) -> EmailMessage:
     config = current_app.config
     mail = MAILS[row.kind]
     with force_locale(row.language):
-        values = {"reference": row.reference}
+        values = {
+            "reference": row.reference,
+            "invitation_hours": config["ACCOUNT_LINK_HOURS"],
+            "reset_hours": config["PASSWORD_RESET_HOURS"],
+        }
         link = config["PUBLIC_URL"].rstrip("/") + row.link + (row.secret or "")
         lines = [str(mail.sentence % values)]
-        lines += mail.extra(row) if mail.extra else []
+        lines += mail.more_lines(row) if mail.more_lines else []
         lines += [
             str(mail.link_line % {"link": link}),
             str(_l("This mail carries no personal data. Do not answer it.")),
@@ -181,11 +264,18 @@ def _message(row: Notification) -> EmailMessage:
     return message
 
 
+def mail_folder() -> Path:
+    """Where the file backend writes its mails (development): MAIL_FOLDER or
+    instance/mail. Each is named from its Message-ID: notification-<id>_<MAIL_ID_DOMAIN>.eml."""
+    config = current_app.config
+    return Path(config["MAIL_FOLDER"] or Path(current_app.instance_path) / "mail")
+
+
 def deliver(message: EmailMessage) -> None:
     """Hand a mail to the configured transport; raise on failure."""
     config = current_app.config
     if config["MAIL_BACKEND"] == "file":
-        folder = Path(config["MAIL_FOLDER"] or Path(current_app.instance_path) / "mail")
+        folder = mail_folder()
         folder.mkdir(parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").replace("@", "_") + ".eml"
         (folder / name).write_bytes(bytes(message))

@@ -34,7 +34,8 @@ from .models import (
     User,
     UserSession,
     is_dossier_write,
-    is_open_dossier,
+    is_review_due,
+    is_unacknowledged,
     latest_assessment,
 )
 
@@ -266,7 +267,7 @@ def reviews_due(on: dt.date, limit: int) -> list[tuple[str, int | None, dt.date]
         (reference, level, review_on)
         for reference, level, review_on in db.session.execute(
             select(Dossier.reference, level, Dossier.review_on)
-            .where(is_open_dossier(), Dossier.review_on <= on)
+            .where(is_review_due(on))
             .order_by(Dossier.review_on, Dossier.id)
             .limit(limit)
         )
@@ -287,7 +288,7 @@ def unacknowledged_measures(limit: int) -> list[Row]:
             .join(Dossier, Dossier.id == Measure.dossier_id)
             .join(MeasureType, MeasureType.id == Measure.measure_type_id)
             .join(Organisation, Organisation.id == Measure.organisation_id)
-            .where(Measure.status == MeasureStatus.REQUESTED, Measure.decided_at.is_not(None))
+            .where(is_unacknowledged())
             .order_by(Measure.decided_at, Measure.id)
             .limit(limit)
         )

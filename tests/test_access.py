@@ -6,13 +6,14 @@ import pytest
 from builders import dossier_in, officer, org
 from sqlalchemy import select
 
-from dossiers import documents
+from dossiers import documents, notifications, partner_messages
 from dossiers.access import POLICY, PUBLIC
 from dossiers.extensions import db
 from dossiers.models import (
     DossierKind,
     DossierState,
     Measure,
+    MeasureMessageKind,
     MeasureStatus,
     Organisation,
     Person,
@@ -34,6 +35,9 @@ EXPECTED = {
     "auth.login": PUBLIC,
     "auth.totp": PUBLIC,
     "auth.enrol": PUBLIC,
+    "auth.forgotten_password": PUBLIC,
+    "auth.account_link": PUBLIC,
+    "auth.set_password": PUBLIC,
     "auth.logout": {OF, P, A, AD},
     "auth.change_password": {OF, P, A, AD},
     "dashboard.index": {OF},
@@ -54,6 +58,7 @@ EXPECTED = {
     "casework.add_document": {OF},
     "casework.document": {OF},
     "dossiers.print": {OF},
+    "dossiers.message_handled": {OF},
     "casework.add_note": {OF},
     "casework.edit_assessment": {OF},
     "casework.withdraw_assessment": {OF},
@@ -74,6 +79,7 @@ EXPECTED = {
     "measures.detail": {P},
     "measures.events": {P},
     "measures.event": {P},
+    "measures.message": {P},
     "statistics.index": {OF, A},
     "statistics.year": {OF, A},
     "statistics.figure": {OF, A},
@@ -85,6 +91,7 @@ EXPECTED = {
     "admin.edit_user": {AD},
     "admin.reset_two_factor": {AD},
     "admin.enrolment_code": {AD},
+    "admin.invite_user": {AD},
     "admin.organisations": {AD},
     "admin.new_organisation": {AD},
     "admin.edit_organisation": {AD},
@@ -94,7 +101,13 @@ EXPECTED = {
     "admin.edit_measure_type": {AD},
     "admin.audit_log": {AD},
     "admin.audit_csv": {AD},
+    "admin.mail": {AD},
+    "admin.retry_mail": {AD},
+    "admin.mailbox": {AD},
+    "admin.mailbox_mail": {AD},
 }
+# Public, but only with a valid link from a mail, and only when signed out.
+MAILED_LINK_PAGES = ("auth.account_link", "auth.set_password")
 ROLE_KEYS = {OF: "officer", P: "partner", A: "analyst", AD: "admin"}
 
 
@@ -116,7 +129,7 @@ def test_an_endpoint_missing_from_the_policy_is_refused(app, login):
 
 
 @pytest.fixture
-def url_values(app):
+def url_values(app, tmp_path):
     with app.app_context():
         dossier = dossier_in(DossierState.MEASURES_DECIDED)
         measure = dossier.measures[0]
@@ -130,8 +143,18 @@ def url_values(app):
         document = documents.attach(
             dossier, name="note.pdf", content=b"%PDF-1.4\n%%EOF\n", actor=officer()
         )
+        partner = db.session.scalars(select(User).where(User.email == "partner@test.example")).one()
+        message = partner_messages.send(measure, MeasureMessageKind.QUESTION, "When?", partner)
+        # The development mailbox's pages answer 404 unless mails are written to files.
+        app.config.update(MAIL_BACKEND="file", MAIL_FOLDER=str(tmp_path / "mail"))
+        mail = notifications.queue(
+            "measure.decided", address="zone@test.example", language="nl", link="/measures/"
+        )
         db.session.commit()
+        notifications.send_due()
         return {
+            "notification_id": mail.id,
+            "message_id": message.id,
             "line_id": line.id,
             "event_id": vip.event_id,
             "reference": dossier.reference,
@@ -169,8 +192,12 @@ def test_route_matrix(app, login, url_values, role):
         if method == "POST" and allowed:
             continue  # reaching it would act; the domain tests cover what it does
         response = session.get(url) if method == "GET" else session.post(url)
+        # A streamed download (the audit CSV) keeps its request's context until closed.
+        response.close()
         if endpoint == "main.readyz":
             assert response.status_code in (200, 503)  # 503: the test schema is not migrated
+        elif endpoint in MAILED_LINK_PAGES:
+            assert response.status_code == 409  # signed in: sign out to use a mailed link
         elif allowed:
             assert response.status_code in (200, 302), (endpoint, response.status_code)
         else:
@@ -184,6 +211,8 @@ def test_anonymous_is_sent_to_sign_in(app, client, url_values):
             assert response.status_code in (200, 503)  # 503: the test schema is not migrated
         elif endpoint == "main.set_language":
             assert response.status_code == 400  # without a CSRF token
+        elif endpoint in MAILED_LINK_PAGES:
+            assert response.status_code == 410  # no valid link: gone
         elif EXPECTED[endpoint] == PUBLIC:
             # The second sign-in step sends back to the first when there was none.
             assert response.status_code == 200 or response.headers["Location"] == "/login", endpoint

@@ -12,7 +12,7 @@ from builders import dossier_in, measure_type, officer, org
 from conftest import csrf_from
 from sqlalchemy import select
 
-from dossiers import casework, documents, measures, workflow
+from dossiers import casework, documents, measures, partner_messages, workflow
 from dossiers.access import POLICY
 from dossiers.extensions import db
 from dossiers.models import (
@@ -21,6 +21,8 @@ from dossiers.models import (
     DossierKind,
     DossierState,
     Measure,
+    MeasureMessage,
+    MeasureMessageKind,
     Role,
     User,
 )
@@ -34,6 +36,7 @@ CANARIES = (
     "CANARY-VIP-B",
     "CANARY-INTERNAL-B",
     "CANARY-DOCUMENT-B",
+    "CANARY-MESSAGE-B",
 )
 
 
@@ -83,6 +86,11 @@ def two_organisations(app):
             content=b"%PDF-1.4\nCANARY-DOCUMENT-B\n%%EOF\n",
             actor=officer(),
         )
+        # The federal police's question to the centre on B's measure.
+        dap = db.session.scalars(select(User).where(User.email == "dap@test.example")).one()
+        message = partner_messages.send(
+            measure, MeasureMessageKind.QUESTION, "CANARY-MESSAGE-B", dap
+        )
         # A delegation at a summit, protected by the federal police only.
         vip = dossier_in(DossierState.MEASURES_DECIDED, DossierKind.VIP_PROTECTION)
         vip.persons[0].name = "CANARY-VIP-B"
@@ -96,6 +104,7 @@ def two_organisations(app):
             "b_person": person.id,
             "b_assessment": assessment.id,
             "b_document": document.id,
+            "b_message": message.id,
             "a_measure": a.measures[0].id,
             "year": b.opened_on.year,
             "users": users,
@@ -137,6 +146,7 @@ def values_pointing_at_b(ids, key="tp_by_level", fmt="csv"):
         "person_id": ids["b_person"],
         "assessment_id": ids["b_assessment"],
         "document_id": ids["b_document"],
+        "message_id": ids["b_message"],
         "organisation_id": 2,
         "user_id": ids["users"][0],
         "year": ids["year"],
@@ -147,6 +157,7 @@ def values_pointing_at_b(ids, key="tp_by_level", fmt="csv"):
         "month": ids["month"],
         "line_id": 1,
         "type_id": 1,
+        "notification_id": 1,
     }
 
 
@@ -186,6 +197,7 @@ def test_the_canaries_are_readable_by_those_who_need_them(app, login, two_organi
     page = dap.get(f"/measures/{two_organisations['b_measure']}").text
     assert "CANARY-MEASURE-B" in page and "CANARY-PERSON-B" in page
     assert "CANARY-SUMMARY-B" not in page  # even the right partner never reads the assessment
+    assert "CANARY-MESSAGE-B" in page  # its own service's message
     assert "CANARY-INTERNAL-B" not in page  # nor the officers' internal notes
     officer = login("officer")
     officer_page = officer.get(f"/dossiers/{two_organisations['b']}").text
@@ -203,6 +215,35 @@ def test_the_other_partner_cannot_touch_b(app, login, two_organisations):
     with app.app_context():
         measure = db.session.get(Measure, two_organisations["b_measure"])
         assert measure.status.value == "requested" and "mine now" not in measure.execution_note
+
+
+def test_another_service_can_neither_read_nor_send_messages_on_b(app, login, two_organisations):
+    zone = login("partner")
+    b_measure = two_organisations["b_measure"]
+    for kind in ("decline", "question"):
+        response = zone.post(
+            f"/measures/{b_measure}/message", data={"kind": kind, "reason": "mine now"}
+        )
+        assert response.status_code == 404
+    assert zone.get(f"/measures/{b_measure}").status_code == 404
+    # Its own measure's page shows its own service's messages only.
+    own = zone.get(f"/measures/{two_organisations['a_measure']}").text
+    assert "CANARY-MESSAGE-B" not in own
+    # Dealing with a message is the officers' alone.
+    b, message_id = two_organisations["b"], two_organisations["b_message"]
+    handled = zone.post(f"/dossiers/{b}/messages/{message_id}/handled")
+    assert handled.status_code == 403
+    with app.app_context():
+        [message] = db.session.scalars(select(MeasureMessage)).all()
+        assert message.reason == "CANARY-MESSAGE-B" and message.handled_at is None
+
+
+def test_an_officer_deals_only_with_a_message_of_the_dossier_named(app, login, two_organisations):
+    officer = login("officer")
+    a, message_id = two_organisations["a"], two_organisations["b_message"]
+    assert officer.post(f"/dossiers/{a}/messages/{message_id}/handled").status_code == 404
+    with app.app_context():
+        assert db.session.get(MeasureMessage, message_id).handled_at is None
 
 
 def test_extra_form_fields_change_nothing(app, login, two_organisations, user):

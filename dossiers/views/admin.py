@@ -1,4 +1,5 @@
-"""Administration: user accounts, partner organisations, measure types. No dossier contents."""
+"""Administration: user accounts, partner organisations, measure types, the outbox. No
+dossier contents."""
 
 from __future__ import annotations
 
@@ -18,14 +19,23 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import accounts, audit, exports, keyset
+from .. import account_links, accounts, audit, exports, keyset, outbox
 from ..auth import must_enrol
 from ..clock import now_utc
 from ..extensions import db
 from ..forms import AuditFilterForm, Form, MeasureTypeForm, OrganisationForm, ReasonForm, UserForm
 from ..inputs import identifier
-from ..labels import ACTIONS, options
-from ..models import AuditEvent, Measure, MeasureType, Organisation, OrganisationKind, Role, User
+from ..labels import ACTIONS, mail_kind, options
+from ..models import (
+    AuditEvent,
+    Measure,
+    MeasureType,
+    Notification,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
 from ..reference import add_standard_types, save_measure_type, standard_measure_types
 from . import commit
 
@@ -57,7 +67,13 @@ def new_user():
     form = _user_form(None)
     if form.validate_on_submit():
         if not form.password.data:
-            form.password.errors.append(_("Give a first password."))
+            if commit(
+                lambda: _created_and_invited(form),
+                _("User created. An invitation is on its way to %(email)s.", email=form.email.data),
+                field=form.email,
+                form=form,
+            ):
+                return redirect(url_for("admin.users"))
         elif created := commit(
             lambda: _created_with_code(form),
             _("User created."),
@@ -71,16 +87,29 @@ def new_user():
     return render_template("admin/user_form.html", form=form, user=None)
 
 
-def _created_with_code(form: UserForm) -> tuple[User, str | None]:
-    """A new account, with the enrolment code its role's first sign-in will ask for."""
-    user = accounts.create_user(
+def _new_account(form: UserForm) -> User:
+    return accounts.create_user(
         email=form.email.data or "",
         full_name=form.full_name.data or "",
         role=Role(form.role.data),
-        password=form.password.data or "",
+        password=form.password.data or None,
         organisation_id=form.organisation_id.data,
         actor=current_user,
     )
+
+
+def _created_and_invited(form: UserForm) -> User:
+    """A new account whose user chooses their password through a mailed link (and then
+    sets up their second factor, the link standing for the enrolment code)."""
+    user = _new_account(form)
+    account_links.invite(user, current_user)
+    return user
+
+
+def _created_with_code(form: UserForm) -> tuple[User, str | None]:
+    """A new account with a first password, and the enrolment code its role's first
+    sign-in will ask for."""
+    user = _new_account(form)
     code = accounts.issue_enrolment_code(user, current_user) if must_enrol(user) else None
     return user, code
 
@@ -128,6 +157,20 @@ def reset_two_factor(user_id: int):
     )
     if reset and reset.value:
         return _show_enrolment_code(user, reset.value)
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/invite")
+def invite_user(user_id: int):
+    """Mail the user a new link to choose their password (an invitation not used in
+    time, or lost); the earlier link stops working."""
+    user = db.get_or_404(User, user_id)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    commit(
+        lambda: account_links.invite(user, current_user),
+        _("An invitation is on its way to %(email)s.", email=user.email),
+    )
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
@@ -287,4 +330,59 @@ def audit_csv():
         stream_with_context(exports.csv_stream(audit.csv_rows(criteria))),
         mimetype="text/csv",
         headers=exports.attachment("audit-trail", "csv"),
+    )
+
+
+@bp.get("/mail")
+def mail():
+    """The outbox: how many mails wait, went or were given up; those in trouble."""
+    page = keyset.window(
+        outbox.in_trouble(),
+        outbox.NEWEST_FIRST,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+        size=50,
+    )
+    return render_template(
+        "admin/mail.html",
+        counts=outbox.counts(),
+        page=page,
+        kind_name=mail_kind,
+        mailbox=outbox.mailbox_open(),
+        args=keyset.filters(),
+    )
+
+
+@bp.post("/mail/<int:notification_id>/retry")
+def retry_mail(notification_id: int):
+    """Send a given-up mail again, starting over."""
+    row = db.get_or_404(Notification, notification_id)
+    if Form().validate_on_submit():
+        commit(
+            lambda: outbox.retry(row, current_user),
+            _("The mail will be sent again at the sender's next round."),
+        )
+    return redirect(url_for("admin.mail"))
+
+
+@bp.get("/mailbox")
+def mailbox():
+    """The development mailbox: the mails written to files, the newest first."""
+    if not outbox.mailbox_open():
+        abort(404)
+    mails, total = outbox.written_mails()
+    return render_template("admin/mailbox.html", mails=mails, total=total)
+
+
+@bp.get("/mailbox/<int:notification_id>")
+def mailbox_mail(notification_id: int):
+    """One mail of the development mailbox, its links clickable."""
+    opened = outbox.written_mail(notification_id) if outbox.mailbox_open() else None
+    if opened is None:
+        abort(404)
+    return render_template(
+        "admin/mailbox_mail.html",
+        mail=opened,
+        notification_id=notification_id,
+        pieces=outbox.linked(opened.body),
     )

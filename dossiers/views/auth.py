@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -22,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from .. import accounts, audit
+from .. import account_links, accounts, audit
 from ..auth import (
     active_user,
     attempt_allowed,
@@ -37,6 +38,7 @@ from ..auth import (
     locked_out,
     must_enrol,
     needs_second_factor,
+    new_enrolment_code,
     new_recovery_codes,
     new_totp_secret,
     note_failure,
@@ -47,9 +49,16 @@ from ..auth import (
 )
 from ..clock import now_utc
 from ..extensions import db
-from ..forms import EnrolmentCodeForm, LoginForm, PasswordChangeForm, TotpForm
+from ..forms import (
+    ChosenPasswordForm,
+    EnrolmentCodeForm,
+    ForgottenPasswordForm,
+    LoginForm,
+    PasswordChangeForm,
+    TotpForm,
+)
 from ..logs import log
-from ..models import User
+from ..models import AccountToken, AccountTokenPurpose, User
 from . import commit
 
 bp = Blueprint("auth", __name__)
@@ -318,6 +327,97 @@ def _wrong_current_password(user: User, address: str) -> None:
         outcome="refused",
     )
     db.session.commit()
+
+
+@bp.route("/password/forgotten", methods=["GET", "POST"])
+@rate_limited
+def forgotten_password():
+    """Ask for a link to choose a new password. The answer is the same whether an
+    account uses the address or not: the page tells nobody who has an account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.change_password"))
+    form = ForgottenPasswordForm()
+    if form.validate_on_submit():
+        account_links.request_reset(form.email.data or "")
+        db.session.commit()
+        flash(
+            _(
+                "If an account uses this address, a link to choose a new password is on its "
+                "way to it. The link works once, within %(n)d hours.",
+                n=current_app.config["PASSWORD_RESET_HOURS"],
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgotten_password.html", form=form)
+
+
+@bp.get("/account/link")
+def account_link():
+    """A link from a mail (an invitation or a reset). Opening it changes nothing, as a
+    mail scanner opens links too: the token moves to this browser's session, out of the
+    address bar and the history, and the form that follows uses it."""
+    if current_user.is_authenticated:
+        return render_template("auth/account_link.html", signed_in=True), 409
+    token = request.args.get("token", "")
+    if account_links.valid_link(token) is None:
+        return _link_not_valid()
+    session.clear()
+    session["account_link"] = token
+    return redirect(url_for("auth.set_password"))
+
+
+def _link_not_valid() -> Any:
+    session.pop("account_link", None)
+    return render_template("auth/account_link.html", signed_in=False), 410
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@rate_limited
+def set_password():
+    """Choose a password through a mailed link; an invitation then goes on to the set-up
+    of the second factor, where the role needs one."""
+    if current_user.is_authenticated:
+        return render_template("auth/account_link.html", signed_in=True), 409
+    link = account_links.valid_link(session.get("account_link", ""))
+    if link is None:
+        return _link_not_valid()
+    invitation = link.purpose is AccountTokenPurpose.INVITATION
+    form = ChosenPasswordForm()
+    if form.validate_on_submit() and (
+        done := commit(lambda: _use_link(link, form), form=form, field=form.new_password)
+    ):
+        user = done.value
+        session.clear()
+        if invitation and must_enrol(user):
+            # The link stood for the enrolment code: it came to the account's own mailbox.
+            session.update(
+                pending_user=user.id,
+                pending_since=time.time(),
+                pending_next=None,
+                enrolling=[user.id, user.enrolment_code_hash],
+            )
+            flash(_("Your password is set. Now set up your two-factor sign-in."), "success")
+            return redirect(url_for("auth.enrol"))
+        flash(_("Your password is set. Sign in with it."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/set_password.html",
+        form=form,
+        user=link.user,
+        invitation=invitation,
+        min_length=accounts.MIN_PASSWORD_LENGTH,
+    )
+
+
+def _use_link(link: AccountToken, form: ChosenPasswordForm) -> User:
+    user = account_links.set_password(
+        link, new=form.new_password.data or "", confirmation=form.confirmation.data or ""
+    )
+    if link.purpose is AccountTokenPurpose.INVITATION and must_enrol(user):
+        new_enrolment_code(user)
+        new_totp_secret(user)
+    return user
 
 
 @bp.post("/logout")

@@ -13,10 +13,11 @@ from .. import (
     exports,
     freshness,
     keyset,
+    partner_messages,
     queries,
     workflow,
 )
-from ..access import load_dossier, who_can_see
+from ..access import dossier_message, load_dossier, who_can_see
 from ..clock import moment, today
 from ..forms import DossierFilterForm, DossierForm, NoteForm, ReasonForm
 from ..listings import (
@@ -101,10 +102,14 @@ def detail(reference: str):
         dossier=dossier,
     )
     audit.commit_read()
+    messages = partner_messages.of_dossier(dossier)
     return render_template(
         "dossiers/detail.html",
         dossier=dossier,
         today=today(),
+        messages=partner_messages.by_measure(messages),
+        message_by_id={m.id: m for m in messages},
+        declined=partner_messages.declined_measures(messages),
         history=audit.dossier_history(dossier),
         visibility=who_can_see(dossier),
         # Everything up to this page's own audit event is what the page shows.
@@ -161,6 +166,19 @@ def print_dossier(reference: str):
         mimetype="application/pdf",
         headers={**exports.attachment(dossier.reference, "pdf"), "Cache-Control": "no-store"},
     )
+
+
+@bp.post("/<reference>/messages/<int:message_id>/handled")
+def message_handled(reference: str, message_id: int):
+    """Mark a partner's message on one of the dossier's measures as dealt with."""
+    dossier = load_dossier(reference, current_user)
+    message = dossier_message(dossier, message_id)
+    commit(
+        lambda: partner_messages.mark_handled(dossier, message, current_user),
+        _("The message is marked as dealt with."),
+    )
+    anchor = f"measure-{message.measure_id}"
+    return redirect(url_for("dossiers.detail", reference=dossier.reference, _anchor=anchor))
 
 
 @bp.post("/<reference>/transition/<name>")

@@ -6,21 +6,23 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import audit, freshness, keyset
+from .. import audit, freshness, keyset, partner_messages
 from ..access import (
     can_update_measure,
+    is_new_to,
     load_partner_measure,
     partner_event_measures,
     partner_events_page,
     partner_measure_page,
+    partner_new_count,
 )
 from ..clock import today
-from ..forms import AcknowledgeForm, MeasureReportForm
+from ..forms import AcknowledgeForm, MeasureMessageForm, MeasureReportForm
 from ..inputs import identifier
 from ..labels import LABELS, measure_type_name, options
 from ..listings import current_levels
 from ..measures import PARTNER_STEPS, acknowledge_all, report_on_measure
-from ..models import MeasureStatus
+from ..models import Measure, MeasureMessageKind, MeasureStatus
 from . import commit
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
@@ -38,6 +40,7 @@ def index():
         page=page,
         today=today(),
         lifted=lifted,
+        new=0 if lifted else partner_new_count(current_user),
         args=keyset.filters(),
     )
 
@@ -90,6 +93,7 @@ def event(event_id: int):
         measures=mine,
         seen=viewed.sequence,
         requested=MeasureStatus.REQUESTED,
+        new={m.id for m in mine if is_new_to(current_user, m)},
     )
 
 
@@ -97,9 +101,7 @@ def event(event_id: int):
 def detail(measure_id: int):
     """Show one measure with the context needed to carry it out; take a report."""
     measure = load_partner_measure(measure_id, current_user)
-    form = MeasureReportForm()
-    steps = PARTNER_STEPS.get(measure.status, ())
-    form.status.choices = options((step.value, LABELS[step]) for step in steps)
+    form = _report_form(measure)
     if request.method == "GET":
         viewed = audit.record(
             "measure.view",
@@ -124,12 +126,45 @@ def detail(measure_id: int):
             field=form.status,
         ):
             return redirect(url_for("measures.detail", measure_id=measure.id))
+    return _page(measure, form, MeasureMessageForm(formdata=None))
+
+
+@bp.post("/<int:measure_id>/message")
+def message(measure_id: int):
+    """Decline the measure or ask the crisis centre about it, with a reason."""
+    measure = load_partner_measure(measure_id, current_user)
+    form = MeasureMessageForm()
+    if form.validate_on_submit() and commit(
+        lambda: partner_messages.send(
+            measure, MeasureMessageKind(form.kind.data), form.reason.data or "", current_user
+        ),
+        _("Your message has gone to the crisis centre."),
+        form=form,
+    ):
+        return redirect(url_for("measures.detail", measure_id=measure.id, _anchor="messages"))
+    return _page(measure, _report_form(measure, fresh=True), form)
+
+
+def _report_form(measure: Measure, fresh: bool = False) -> MeasureReportForm:
+    """The report form, its choices the next steps from the measure's status; `fresh`:
+    not read from this request (another form was sent), carrying the version shown."""
+    form = MeasureReportForm(formdata=None) if fresh else MeasureReportForm()
+    steps = PARTNER_STEPS.get(measure.status, ())
+    form.status.choices = options((step.value, LABELS[step]) for step in steps)
+    if fresh:
+        form.version.data, form.seen.data = str(measure.version), str(freshness.current_seen())
+    return form
+
+
+def _page(measure: Measure, form: MeasureReportForm, message_form: MeasureMessageForm):
     level = current_levels([measure.dossier_id]).get(measure.dossier_id)
     persons = [measure.person] if measure.person else measure.dossier.persons
     return render_template(
         "measures/detail.html",
         measure=measure,
         form=form,
+        message_form=message_form,
+        messages=partner_messages.of_service(measure, current_user),
         level=level,
         persons=persons,
         today=today(),
