@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from dossiers import clock, create_app, measures
 from dossiers.extensions import db
-from dossiers.models import DossierState, Measure, MeasureStatus, User
+from dossiers.models import DossierState, Measure, MeasureStatus, Organisation, User
 
 pytestmark = pytest.mark.browser
 
@@ -389,10 +389,10 @@ def test_sign_in_and_error_pages_are_accessible(demo_url, browser):
     for language in ("nl", "fr"):
         page.goto(f"{demo_url}/login")
         switch_language(page, language)
-        for path in ("/login", "/no-such-page"):
+        for path in ("/login", "/password/forgotten", "/no-such-page"):
             page.goto(demo_url + path)
             findings[f"{language} {path}"] = axe_findings(page)
-            shot(page, f"a11y-anonymous-{language}-{path.strip('/')}")
+            shot(page, f"a11y-anonymous-{language}-{path.strip('/').replace('/', '-')}")
     context.close()
     assert all(not found for found in findings.values()), findings
 
@@ -656,4 +656,126 @@ def test_an_officer_corrects_a_decided_measure_and_withdraws_one_in_french(
     page.get_by_text(t("Measure withdrawn.")).wait_for()
     assert "Encodée dans le mauvais dossier." in page.content()
     shot(page, f"{step}03-withdrawn-measure-stays-in-view")
+    context.close()
+
+
+def test_an_invited_partner_is_told_of_new_measures_acknowledges_one_and_declines_one(
+    app, base_url, browser, tmp_path
+):
+    """Mail end to end through the development mailbox: the admin invites a partner, whose
+    invitation sets their password; the new measures' mail leads them to one, which they
+    acknowledge; they decline the other with a reason, and the officer sees it."""
+    from builders import officer, ready_to_decide
+
+    from dossiers import notifications, workflow
+    from dossiers.scheduled import schedule
+
+    app.config.update(MAIL_BACKEND="file", MAIL_FOLDER=str(tmp_path / "mail"), PUBLIC_URL=base_url)
+    fr = translator("fr")
+    own = "Quiet-Lantern-Over-The-Scheldt-7"
+
+    def sender_round():
+        with app.app_context():
+            schedule()
+            notifications.send_due()
+
+    def last_mail_link(admin, subject_part: str) -> str:
+        admin.goto(f"{base_url}/admin/mailbox")
+        admin.get_by_role("link", name=re.compile(re.escape(subject_part))).first.click()
+        admin.wait_for_load_state()
+        return admin.locator(".mail-body a").first.get_attribute("href")
+
+    # The admin invites a police partner: no password typed.
+    admin_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    admin = admin_context.new_page()
+    sign_in(admin, base_url, "admin@test.example", app, step="mail-")
+    admin.goto(f"{base_url}/admin/users/new")
+    admin.get_by_label("Email").fill("inspectrice@zone.example")
+    admin.get_by_label("Full name").fill("Inspectrice Claire Dubois")
+    admin.get_by_label("Role").select_option("partner")
+    admin.get_by_label("Organisation").select_option(label="Police zone Brussels-Capital-Ixelles")
+    shot(admin, "mail-01-admin-invites")
+    admin.get_by_role("button", name="Save").click()
+    admin.get_by_text("An invitation is on its way to inspectrice@zone.example").wait_for()
+
+    # The sender writes it to the development mailbox, where the admin reads it.
+    sender_round()
+    with app.app_context():
+        zone = db.session.scalars(
+            select(Organisation).where(Organisation.name.startswith("Police zone"))
+        ).one()
+        zone.mailbox, zone.language = "dispatch@zone.example", "fr"
+        db.session.commit()
+    invitation = last_mail_link(admin, "Uw account")  # the service's language: not yet French
+    shot(admin, "mail-02-dev-mailbox-invitation")
+    assert invitation.startswith(f"{base_url}/account/link?token=")
+
+    # The partner follows it and chooses a password, in French.
+    partner_context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr")
+    partner = partner_context.new_page()
+    partner.goto(invitation)
+    partner.wait_for_url(f"{base_url}/account/password")  # the token left the address bar
+    partner.get_by_label(fr("New password"), exact=True).fill(own)
+    partner.get_by_label(fr("New password again")).fill(own)
+    shot(partner, "mail-03-partner-chooses-password")
+    partner.get_by_role("button", name=fr("Set my password")).click()
+    partner.get_by_text(fr("Your password is set. Sign in with it.")).wait_for()
+    sign_in(partner, base_url, "inspectrice@zone.example", password=own, t=fr)
+    partner.wait_for_url(f"{base_url}/measures/")
+    # A used link is gone.
+    assert partner_context.new_page().goto(invitation).status in (409, 410)
+
+    # The centre decides two measures for the zone; its mailbox is told, in French.
+    with app.app_context():
+        dossier = dossier_in(DossierState.INTAKE)
+        workflow.transition(dossier, "start_assessment", officer())
+        first, second = ready_to_decide(dossier), ready_to_decide(dossier)
+        workflow.transition(dossier, "decide_measures", officer())
+        db.session.commit()
+        reference, first_id, second_id = dossier.reference, first.id, second.id
+    sender_round()
+    link = last_mail_link(admin, f"Nouvelle mesure de protection pour votre service – {reference}")
+    shot(admin, "mail-04-dev-mailbox-new-measure")
+    assert "Jan Peeters" not in admin.content()  # no personal data in the mail
+    assert link in (f"{base_url}/measures/{first_id}", f"{base_url}/measures/{second_id}")
+
+    partner.goto(f"{base_url}/measures/")
+    shot(partner, "mail-05-partner-new-measures")
+    new = Translations.load(str(CATALOGS), ["fr"]).pgettext("measure", "New")
+    assert partner.locator(".badge", has_text=new).count() == 2
+    partner.goto(f"{base_url}/measures/{first_id}")
+    partner.get_by_role("button", name=fr("Acknowledge")).click()
+    partner.get_by_text(fr("Report recorded.")).wait_for()
+    shot(partner, "mail-06-partner-acknowledged")
+
+    partner.goto(f"{base_url}/measures/{second_id}")
+    partner.get_by_role("button", name=fr("Decline this measure")).click()
+    partner.get_by_text(fr("Write your reason or question first.")).wait_for()  # in place
+    partner.get_by_label(fr("Reason or question")).fill(
+        "Pas d’effectifs le week-end du 12 : nous proposons la zone voisine."
+    )
+    partner.get_by_role("button", name=fr("Decline this measure")).click()
+    partner.get_by_text(fr("Your message has gone to the crisis centre.")).wait_for()
+    shot(partner, "mail-07-partner-declined")
+    partner_context.close()
+
+    # The lead officer is told by mail, and sees it on the dashboard.
+    sender_round()
+    admin.goto(f"{base_url}/admin/mailbox")
+    assert "A partner declined a protection measure" in admin.content() or (
+        "Een partner weigert een beschermingsmaatregel" in admin.content()
+    )
+    admin_context.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    sign_in(page, base_url, "officer@test.example", app)
+    page.wait_for_url(f"{base_url}/dashboard/")
+    messages = page.locator(
+        "section", has=page.get_by_role("heading", name="Messages from partners")
+    )
+    assert reference in messages.inner_text() and "Declined" in messages.inner_text()
+    shot(page, "mail-08-officer-dashboard-message")
+    messages.get_by_role("link", name=re.compile(reference)).first.click()
+    page.get_by_text("Pas d’effectifs le week-end du 12").first.wait_for()
+    shot(page, "mail-09-officer-dossier-message")
     context.close()
