@@ -1,6 +1,8 @@
 """A bounded load run that proves nothing is lost: mixed officer and partner traffic
 against gunicorn on PostgreSQL, then every write that got a success answer is looked
-for in the database.
+for in the database. Partners also ask questions on their measures, each of which puts
+a mail in the outbox in its transaction; a sender (`flask notify --loop`) runs beside
+the load, and at the end every question must have its mail, sent once.
 
 Run by `make bench-load` (which starts a throwaway PostgreSQL); loopback only; it stops
 by itself after --seconds or --requests, whichever comes first.
@@ -20,8 +22,10 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid
 from collections import defaultdict
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pyotp
 from sqlalchemy import create_engine, text
@@ -131,6 +135,17 @@ def partner_loop(port: int, email: str, tally: Tally, stop: float, budget: list[
             started = time.perf_counter()
             status, page, _ = client.request("GET", f"/measures/{measure_id}")
             tally.note("partner: a measure", started, status)
+            if 'name="reason"' in page and budget_left(budget):
+                question = f"Load question {uuid.uuid4().hex}"
+                started = time.perf_counter()
+                status, _, _ = client.request(
+                    "POST",
+                    f"/measures/{measure_id}/message",
+                    {"kind": "question", "reason": question},
+                )
+                tally.note("partner: ask a question", started, status)
+                if status == 302:
+                    tally.written["questions"].append(question)
             if 'value="acknowledged"' in page:
                 started = time.perf_counter()
                 status, _, _ = client.request(
@@ -248,6 +263,21 @@ def main() -> int:
         partners.append(f"partner{n}@bench.example")
 
     server, port = start_server(env)
+    # The sender beside the load, writing its mails as files (no mail server here).
+    mail_folder = TemporaryDirectory(prefix="bench-mail-")
+    env = dict(
+        env,
+        MAIL_BACKEND="file",
+        MAIL_FOLDER=mail_folder.name,
+        DUTY_MAILBOX="duty@bench.example",  # for the dossiers nobody leads
+    )
+    sender = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "dossiers", "notify", "--loop", "--interval", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         tally, budget = Tally(), [args.requests]
         stop = time.perf_counter() + args.seconds
@@ -271,10 +301,16 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    return report(tally, elapsed, url)
+        sender.terminate()
+        sender.wait(timeout=30)
+    while "Mails sent: 0;" not in flask("notify", env=env):
+        pass  # what the loop had not reached yet, 500 a round
+    mails = len(list(Path(mail_folder.name).glob("*.eml")))
+    mail_folder.cleanup()
+    return report(tally, elapsed, url, mails)
 
 
-def report(tally: Tally, elapsed: float, url: str) -> int:
+def report(tally: Tally, elapsed: float, url: str, mail_files: int) -> int:
     engine = create_engine(url)
     with engine.connect() as connection:
         found_dossiers = connection.execute(
@@ -290,6 +326,22 @@ def report(tally: Tally, elapsed: float, url: str) -> int:
             {"ids": [int(i) for i in tally.written["acknowledgements"]]},
         ).scalar()
         chain = connection.execute(text("SELECT count(*) FROM audit_event")).scalar()
+        found_questions = connection.execute(
+            text("SELECT count(*) FROM measure_message WHERE reason = ANY(:reasons)"),
+            {"reasons": tally.written["questions"]},
+        ).scalar()
+        # Every question's mail: made with it, to the lead officer or the duty mailbox.
+        question_mails = dict(
+            connection.execute(
+                text(
+                    "SELECT status, count(*) FROM notification "
+                    "WHERE kind = 'partner.question' GROUP BY status"
+                )
+            ).all()
+        )
+        sent_rows = connection.execute(
+            text("SELECT count(*) FROM notification WHERE status = 'sent'")
+        ).scalar()
     engine.dispose()
     total = sum(len(v) for v in tally.latency.values())
     errors = sum(n for codes in tally.status.values() for code, n in codes.items() if code >= 500)
@@ -305,11 +357,21 @@ def report(tally: Tally, elapsed: float, url: str) -> int:
         "dossiers": len(tally.written["dossiers"]) - found_dossiers,
         "persons": len(tally.written["persons"]) - found_persons,
         "acknowledgements": len(tally.written["acknowledgements"]) - found_acks,
+        "questions": len(tally.written["questions"]) - found_questions,
     }
     answered = {kind: len(tally.written[kind]) for kind in lost}
     print(f"writes answered with success: {answered}")
     print(f"lost writes: {lost}; audit events in the chain: {chain}")
-    return 0 if errors == 0 and not any(lost.values()) else 1
+    made = sum(question_mails.values())
+    unsent = made - question_mails.get("sent", 0)
+    # Each sent row is one file named by its row: a mail sent twice would still be one
+    # file, but a row sent and not marked would stay pending and count as unsent.
+    print(
+        f"questions' mails: {made} made for {found_questions} questions, {unsent} not sent; "
+        f"mails sent in all: {sent_rows}, files written: {mail_files}"
+    )
+    mails_lost = made != found_questions or unsent or sent_rows != mail_files
+    return 0 if errors == 0 and not any(lost.values()) and not mails_lost else 1
 
 
 if __name__ == "__main__":
