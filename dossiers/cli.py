@@ -116,13 +116,14 @@ def issue_enrolment_code_command(email: str, reset: bool) -> None:
 @click.command("rotate-totp-keys")
 @with_appcontext
 def rotate_totp_keys_command() -> None:
-    """Encrypt every stored TOTP secret again with the first key of TOTP_KEYS."""
+    """Encrypt every stored secret (TOTP secrets, waiting account links) again with the
+    first key of TOTP_KEYS."""
     rotated = sealing.rotate()
     audit.record(
         "user.totp_keys_rotated", actor=None, object_type="user", object_id=None, count=rotated
     )
     db.session.commit()
-    click.echo(f"{rotated} second-factor secrets encrypted with the first key of TOTP_KEYS.")
+    click.echo(f"{rotated} secrets encrypted with the first key of TOTP_KEYS.")
 
 
 @click.command("seed-demo")

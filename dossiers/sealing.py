@@ -72,8 +72,9 @@ class Sealed(TypeDecorator):
 
 
 def rotate() -> int:
-    """Encrypt every stored secret again with the first key; return how many."""
-    from .models import User  # models use Sealed: imported here, not at the top
+    """Encrypt every stored secret again with the first key (the TOTP secrets, and the
+    tokens of account links still waiting in the outbox); return how many."""
+    from .models import Notification, User  # models use Sealed: imported here, not at the top
 
     users = list(
         db.session.scalars(
@@ -82,4 +83,7 @@ def rotate() -> int:
     )
     for user in users:
         flag_modified(user, "totp_secret")  # written again, so sealed with the first key
-    return len(users)
+    waiting = list(db.session.scalars(select(Notification).where(Notification.secret.is_not(None))))
+    for row in waiting:
+        flag_modified(row, "secret")
+    return len(users) + len(waiting)

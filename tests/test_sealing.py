@@ -38,7 +38,7 @@ def test_keys_rotate_without_anyone_enrolling_again(app):
     app.config["TOTP_KEYS"] = f"{new},{old}"  # the new key first, the old one still read
     result = app.test_cli_runner().invoke(args=["rotate-totp-keys"])
     assert result.exit_code == 0, result.output
-    assert "3 second-factor secrets" in result.output  # two officers' and the admin's
+    assert "3 secrets" in result.output  # two officers' and the admin's
     app.config["TOTP_KEYS"] = new  # the old key dropped
     after_raw, after = stored(app, "officer@test.example")
     assert after == secret and after_raw != before_raw
@@ -49,3 +49,23 @@ def test_a_lost_key_is_a_clear_error_not_a_silent_reset(app):
     app.config["TOTP_KEYS"] = Fernet.generate_key().decode()
     with pytest.raises(SealingKeyMissing):
         stored(app, "officer@test.example")
+
+
+def test_a_waiting_account_link_rotates_with_the_keys_and_is_sent_after(app, tmp_path):
+    from dossiers import account_links, notifications
+    from dossiers.models import Notification
+
+    with app.app_context():
+        partner = db.session.scalars(select(User).where(User.email == "partner@test.example")).one()
+        admin = db.session.scalars(select(User).where(User.email == "admin@test.example")).one()
+        account_links.invite(partner, admin)
+        db.session.commit()
+    old = app.config["TOTP_KEYS"]
+    new = Fernet.generate_key().decode()
+    app.config["TOTP_KEYS"] = f"{new},{old}"
+    result = app.test_cli_runner().invoke(args=["rotate-totp-keys"])
+    assert "4 secrets" in result.output  # the three TOTP secrets and the waiting link
+    app.config.update(TOTP_KEYS=new, MAIL_BACKEND="file", MAIL_FOLDER=str(tmp_path))
+    with app.app_context():
+        assert notifications.send_due() == (1, 0)  # readable with the new key alone
+        assert db.session.scalars(select(Notification)).one().secret is None
