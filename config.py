@@ -33,6 +33,9 @@ class Config:
     TRUSTED_PROXIES = ("127.0.0.1", "::1")
     LOGIN_FAILURE_WINDOW_MINUTES = 15
     LOGIN_SLOWDOWN_SECONDS = 0.25  # times the failures so far, up to five
+    # A forgotten-password request is answered after this long whatever the address, so
+    # that the time taken tells nobody whether it has an account.
+    RESET_ANSWER_SECONDS = 0.4
     # One process: memory. Several servers: a shared store, e.g. redis://host:6379.
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "30 per minute"
@@ -97,7 +100,13 @@ class Config:
         ):
             setattr(self, name, os.environ.get(name, getattr(self, name)))
         self.MAIL_PORT = int(os.environ.get("MAIL_PORT", self.MAIL_PORT))
-        for name in ("NOTIFY_GIVE_UP_HOURS", "NOTIFY_REMINDER_HOURS", "DIGEST_HOUR"):
+        for name in (
+            "NOTIFY_GIVE_UP_HOURS",
+            "NOTIFY_REMINDER_HOURS",
+            "DIGEST_HOUR",
+            "ACCOUNT_LINK_HOURS",
+            "PASSWORD_RESET_HOURS",
+        ):
             setattr(self, name, int(os.environ.get(name, getattr(self, name))))
         # The audit chain's HMAC key; set AUDIT_KEY apart from SECRET_KEY in production
         # so that rotating the session key does not touch the audit trail.
@@ -130,6 +139,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     LOGIN_SLOWDOWN_SECONDS = 0.01
+    RESET_ANSWER_SECONDS = 0.05
     SECRET_KEY = "testing-only-not-secret"  # nosec B105
     WTF_CSRF_ENABLED = True
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
+    or_,
     select,
     true,
     union_all,
@@ -49,6 +50,7 @@ from .models import (
     User,
     counts_as_decided,
     is_current_measure,
+    put_to_service_at,
 )
 
 # Not an empty set: an endpoint whose role set ends up empty must mean nobody, not anyone.
@@ -342,18 +344,29 @@ def partner_measure_page(
     )
 
 
-# "New since your last visit": decided after the user's previous visit ended; every one
-# on a first visit. The same rule as a condition (lists, counts) and for a loaded measure.
+# "New since your last visit": decided, or put to the service again, after the user's
+# previous visit ended; every one on a first visit. The same rule as a condition (lists,
+# counts) and for a loaded measure.
 def new_to(user: User) -> ColumnElement[bool]:
     if user.previous_visit_at is None:
         return true()
-    return Measure.decided_at > user.previous_visit_at
+    since = user.previous_visit_at
+    # Put to the service again (moved to it, or changed): still to acknowledge, changed
+    # since. A report of the service's own also moves updated_at, but not while requested.
+    return or_(
+        Measure.decided_at > since,
+        and_(Measure.status == MeasureStatus.REQUESTED, put_to_service_at() > since),
+    )
 
 
 def is_new_to(user: User, measure: Measure) -> bool:
-    return measure.decided_at is not None and (
-        user.previous_visit_at is None or measure.decided_at > user.previous_visit_at
-    )
+    """`new_to`, for a measure in hand."""
+    if measure.decided_at is None:
+        return False
+    since = user.previous_visit_at
+    if since is None or measure.decided_at > since:
+        return True
+    return measure.status is MeasureStatus.REQUESTED and measure.updated_at > since
 
 
 def partner_new_count(user: User) -> int:

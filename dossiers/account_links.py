@@ -11,7 +11,6 @@ the form it leads to does.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from flask import current_app
@@ -19,11 +18,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from . import audit, notifications
-from .accounts import check_password_strength
-from .auth import end_all_sessions, hash_password, normalise_email
+from .accounts import check_password_strength, forget_links, replace_password
+from .auth import end_all_sessions, normalise_email, token_hash
 from .clock import now_utc
 from .extensions import db
-from .models import AccountToken, AccountTokenPurpose, User
+from .models import AccountToken, AccountTokenPurpose, User, UserSession
 from .refusals import Refused
 
 # The address a link opens; its token follows. In the query, not the path: the access
@@ -39,10 +38,6 @@ MAIL_KINDS = {
 }
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _hours(purpose: AccountTokenPurpose) -> int:
     if purpose is AccountTokenPurpose.INVITATION:
         return int(current_app.config["ACCOUNT_LINK_HOURS"])
@@ -51,23 +46,15 @@ def _hours(purpose: AccountTokenPurpose) -> int:
 
 def _issue(user: User, purpose: AccountTokenPurpose) -> None:
     """A new link for the user, mailed through the outbox; the older ones stop working."""
-    now = now_utc()
-    db.session.execute(
-        update(AccountToken)
-        .where(
-            AccountToken.user_id == user.id,
-            AccountToken.purpose == purpose,
-            AccountToken.used_at.is_(None),
-        )
-        .values(expires_at=now)
-    )
+    forget_links(user)
     token = secrets.token_urlsafe(32)
     db.session.add(
         AccountToken(
             user_id=user.id,
             purpose=purpose,
-            token_hash=_hash(token),
-            expires_at=now + dt.timedelta(hours=_hours(purpose)),
+            token_hash=token_hash(token),
+            sent_to=user.email,
+            expires_at=now_utc() + dt.timedelta(hours=_hours(purpose)),
         )
     )
     notifications.queue_for_user(user, MAIL_KINDS[purpose], link=LINK_PATH, secret=token)
@@ -75,9 +62,19 @@ def _issue(user: User, purpose: AccountTokenPurpose) -> None:
 
 def invite(user: User, actor: User) -> None:
     """Mail the user a link to choose their password (and then set up their second
-    factor): an administrator never knows it."""
+    factor): an administrator never knows it. Only for an account never used: the link
+    also stands for the enrolment code, so it must not reopen an account that had an
+    owner (a forgotten password is reset instead; a lost phone, with an enrolment code)."""
     if not user.active:
         raise Refused(_l("This account is disabled: activate it before inviting its user."))
+    if not invitable(user):
+        raise Refused(
+            _l(
+                "This user has signed in already: an invitation is for a new account. A "
+                "forgotten password is reset from the sign-in page; a lost phone, with an "
+                "enrolment code."
+            )
+        )
     _issue(user, AccountTokenPurpose.INVITATION)
     audit.record("user.invite", actor=actor, object_type="user", object_id=user.id)
 
@@ -102,14 +99,28 @@ def request_reset(email: str) -> None:
     audit.record("user.password_reset_request", actor=None, object_type="user", object_id=user.id)
 
 
+def invitable(user: User) -> bool:
+    """Never signed in, never chose a password, no second factor: an account nobody has
+    used yet."""
+    signed_in = db.session.scalar(select(UserSession.id).where(UserSession.user_id == user.id))
+    return signed_in is None and user.password_chosen_at is None and not user.totp_confirmed_at
+
+
 def valid_link(token: str) -> AccountToken | None:
     """The unused, unexpired link of an active account with this token, or None."""
     if not token or len(token) > 100:
         return None
-    link = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == _hash(token)))
+    link = db.session.scalar(
+        select(AccountToken).where(AccountToken.token_hash == token_hash(token))
+    )
     if link is None or link.used_at is not None or link.expires_at <= now_utc():
         return None
-    return link if link.user.active else None
+    user = link.user
+    if not user.active or user.email != link.sent_to:
+        return None
+    if link.purpose is AccountTokenPurpose.INVITATION and not invitable(user):
+        return None
+    return link
 
 
 def set_password(link: AccountToken, *, new: str, confirmation: str) -> User:
@@ -119,19 +130,24 @@ def set_password(link: AccountToken, *, new: str, confirmation: str) -> User:
     check_password_strength(new, user.email, user.full_name, field="new_password")
     if new != confirmation:
         raise Refused(_l("The two new passwords are not the same."), "confirmation")
-    # Claimed with the row's own condition: of two submissions racing, one wins.
+    # Claimed with the row's own conditions: of two submissions racing, or a submission
+    # and a newer link, one wins.
+    now = now_utc()
     claimed = db.session.execute(
         update(AccountToken)
-        .where(AccountToken.id == link.id, AccountToken.used_at.is_(None))
-        .values(used_at=now_utc())
+        .where(
+            AccountToken.id == link.id,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now,
+        )
+        .values(used_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Refused(LINK_USED, "new_password")
-    user.password_hash = hash_password(new)
-    user.must_change_password = False
+    # The holder's first password through an invitation is nothing to be told about.
+    reset = link.purpose is AccountTokenPurpose.PASSWORD_RESET
+    replace_password(user, new, own=True, tell=reset)
     end_all_sessions(user)
-    if link.purpose is AccountTokenPurpose.PASSWORD_RESET:
-        notifications.queue_for_user(user, "account.password_changed", link="/login")
     audit.record(
         "user.password_set",
         actor=user,

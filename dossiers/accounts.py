@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from zxcvbn import zxcvbn
 
 from . import audit, notifications
@@ -21,8 +21,9 @@ from .auth import (
     normalise_email,
     password_matches,
 )
+from .clock import now_utc
 from .extensions import db
-from .models import Organisation, OrganisationKind, Role, User
+from .models import AccountToken, Organisation, OrganisationKind, Role, User
 from .refusals import Refused
 
 MIN_PASSWORD_LENGTH = 12
@@ -95,6 +96,7 @@ def create_user(
         # An administrator's choice is a first password; the command line's (the first
         # administrator of an installation, or the demo) is the holder's own.
         must_change_password=actor is not None and password is not None,
+        password_chosen_at=now_utc() if actor is None and password is not None else None,
     )
     db.session.add(user)
     db.session.flush()
@@ -127,17 +129,18 @@ def update_user(
         raise Refused(_l("You cannot remove your own administrator access."))
     if password:
         check_password_strength(password, email, full_name)
-        user.password_hash = hash_password(password)
         # Set for someone else, it is a first password again; an admin's own is theirs.
-        user.must_change_password = user.id != actor.id
-        notifications.queue_for_user(user, "account.password_changed", link="/login")
+        replace_password(user, password, own=user.id == actor.id)
+    role_changed, email_changed = user.role is not role, user.email != email
     user.email, user.full_name = email, full_name.strip()
     user.organisation_id, user.active = organisation_id, active
-    role_changed = user.role is not role
     user.role = role
     if password or not active or role_changed:
         # A new password, a disabled account or a new role ends every open session.
         end_all_sessions(user)
+    if not active or role_changed or email_changed:
+        # A mailed link was for this person, in this role, at that address: no longer.
+        forget_links(user)
     audit.record(
         "user.update",
         actor=actor,
@@ -163,10 +166,8 @@ def change_password(user: User, *, current: str, new: str, confirmation: str) ->
     if new != confirmation:
         raise Refused(_l("The two new passwords are not the same."), "confirmation")
     first = user.must_change_password
-    user.password_hash = hash_password(new)
-    user.must_change_password = False
+    replace_password(user, new, own=True)
     end_other_sessions(user)
-    notifications.queue_for_user(user, "account.password_changed", link="/login")
     audit.record(
         "user.password_change",
         actor=user,
@@ -177,6 +178,28 @@ def change_password(user: User, *, current: str, new: str, confirmation: str) ->
 
 
 WRONG_CURRENT_PASSWORD = _l("This is not your current password.")
+
+
+def replace_password(user: User, password: str, *, own: bool, tell: bool = True) -> None:
+    """The account's new password (checked by the caller): the holder's own choice, or
+    a first password someone else set, which the holder replaces at the next sign-in.
+    Every mailed link of the account stops working, and the holder is told by mail
+    (`tell`: not when they choose their very first password through an invitation)."""
+    user.password_hash = hash_password(password)
+    user.must_change_password = not own
+    user.password_chosen_at = now_utc() if own else None
+    forget_links(user)
+    if tell:
+        notifications.queue_for_user(user, "account.password_changed", link="/login")
+
+
+def forget_links(user: User) -> None:
+    """Every unused link mailed for the account (invitation, reset) stops working."""
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+        .values(expires_at=now_utc())
+    )
 
 
 MAIL_LANGUAGES = ("nl", "fr")  # the centre's mails to services: Dutch or French

@@ -65,7 +65,8 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """How a secret token is kept (a session's, a mailed link's): its sha256."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -79,7 +80,7 @@ def start_session(user: User) -> str:
     hours = current_app.config["SESSION_LIFETIME_HOURS"]
     db.session.add(
         UserSession(
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             user_id=user.id,
             expires_at=now_utc() + dt.timedelta(hours=hours),
         )
@@ -98,7 +99,7 @@ def user_for_token(token: str) -> User | None:
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     row = db.session.execute(
         queries.live_session(),
-        {"token_hash": _token_hash(token), "now": now, "idle_since": now - idle},
+        {"token_hash": token_hash(token), "now": now, "idle_since": now - idle},
     ).first()
     if row is None:
         return None
@@ -117,7 +118,7 @@ def user_for_token(token: str) -> User | None:
 def end_session(token: str | None) -> None:
     if not token:
         return
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = now_utc()
 
@@ -139,7 +140,7 @@ def end_other_sessions(user: User) -> None:
         .where(
             UserSession.user_id == user.id,
             UserSession.revoked_at.is_(None),
-            UserSession.token_hash != _token_hash(user.session_token or ""),
+            UserSession.token_hash != token_hash(user.session_token or ""),
         )
         .values(revoked_at=now_utc())
     )

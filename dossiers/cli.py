@@ -17,6 +17,7 @@ from .accounts import create_user, issue_enrolment_code, reset_second_factor
 from .auth import must_enrol, new_totp_secret, normalise_email
 from .clock import now_utc
 from .extensions import db
+from .logs import log
 from .models import AuditEvent, Organisation, Role, User
 from .refusals import Refused
 
@@ -238,12 +239,20 @@ def notify_command(loop: bool, interval: int) -> None:
     from . import notifications, scheduled
 
     while True:
-        made = scheduled.schedule()
-        sent, failed = notifications.send_due()
-        if made.reminders or made.digests or not loop:
-            click.echo(f"Reminders made: {made.reminders}; daily digests made: {made.digests}.")
-        if sent or failed or not loop:
-            click.echo(f"Mails sent: {sent}; failed, to retry: {failed}.")
+        try:
+            made = scheduled.schedule()
+            sent, failed = notifications.send_due()
+        except Exception:
+            if not loop:
+                raise
+            # The database away for a moment: the next round tries again.
+            db.session.rollback()
+            log.exception("mail round failed")
+        else:
+            if made.reminders or made.digests or not loop:
+                click.echo(f"Reminders made: {made.reminders}; daily digests made: {made.digests}.")
+            if sent or failed or not loop:
+                click.echo(f"Mails sent: {sent}; failed, to retry: {failed}.")
         if not loop:
             return
         time.sleep(interval)

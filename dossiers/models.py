@@ -211,6 +211,10 @@ class User(Model):
     # When this user's visit before the current one ended (their previous session last
     # seen), set at sign-in: a partner's measures decided since are marked new.
     previous_visit_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # When the holder last chose their own password; None: they never have (an invited
+    # account, or one with an administrator's first password). Only such an account may
+    # be invited: an invitation also stands for the enrolment code.
+    password_chosen_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -687,7 +691,7 @@ class Notification(Model):
     details: Mapped[str] = mapped_column(Text, default="", server_default="")
     # The one-time token of an account link (invitation, password reset), encrypted,
     # and forgotten once the mail is sent or given up: the database keeps only its hash.
-    secret: Mapped[str | None] = mapped_column(Sealed)
+    secret: Mapped[str | None] = mapped_column(Sealed, deferred=True)
 
 
 class AccountTokenPurpose(StrEnum):
@@ -704,6 +708,9 @@ class AccountToken(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     purpose: Mapped[AccountTokenPurpose] = mapped_column(enum_type(AccountTokenPurpose))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The address the link was mailed to: an account whose address changed since (a typo
+    # corrected) no longer opens with it.
+    sent_to: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -33,13 +33,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .clock import now_utc
 from .extensions import db
-from .models import Measure, Notification, NotificationStatus, Organisation, User
+from .logs import log
+from .models import Dossier, Measure, Notification, NotificationStatus, Organisation, Role, User
 
 SIGN_IN_LINE = _l("Sign in to read it: %(link)s")
 
@@ -215,6 +216,35 @@ def queue_for_user(user: User, kind: str, **fields: Any) -> Notification | None:
     return queue(kind, address=user.email, language=language, user_id=user.id, **fields)
 
 
+# The duty mailbox is the crisis centre's: its mails are in the centre's first language.
+DUTY_LANGUAGE = "nl"
+
+
+def mailed_officers() -> Select[User]:
+    """The accounts that get a dossier's mail as its lead: active officers. A lead who
+    is not (disabled, or moved to another role) is as no lead: the duty mailbox."""
+    return select(User).where(User.role == Role.OFFICER, User.active.is_(True))
+
+
+def reads_as_lead(user: User | None) -> bool:
+    """`mailed_officers`, for one account."""
+    return user is not None and user.active and user.role is Role.OFFICER
+
+
+def queue_for_duty(kind: str, **fields: Any) -> Notification | None:
+    """A mail to the duty mailbox, if the installation has one."""
+    duty = current_app.config["DUTY_MAILBOX"]
+    return queue(kind, address=duty, language=DUTY_LANGUAGE, **fields) if duty else None
+
+
+def queue_for_lead(dossier: Dossier, kind: str, **fields: Any) -> Notification | None:
+    """A mail about the dossier to its lead officer, else to the duty mailbox."""
+    if reads_as_lead(dossier.lead_officer):
+        assert dossier.lead_officer is not None
+        return queue_for_user(dossier.lead_officer, kind, **fields)
+    return queue_for_duty(kind, **fields)
+
+
 def notify_partner(measure: Measure, kind: str, organisation: Organisation | None = None) -> None:
     """Tell the measure's service (or `organisation`, one it was taken from) what happened
     to a decided measure; a service without a mailbox is not told."""
@@ -325,7 +355,14 @@ def send_due(limit: int = 500) -> tuple[int, int]:
             break
         try:
             deliver(_message(row))
-        except (OSError, smtplib.SMTPException) as error:
+        except Exception as error:  # noqa: BLE001 - one mail's fault must not stop the others
+            # A refusing server, but also a row that cannot be written (a sealing key
+            # dropped too early): retried and given up like any failure, never blocking
+            # the mails behind it.
+            log.warning(
+                "mail not sent",
+                extra={"notification": row.id, "error": type(error).__name__},
+            )
             failed += 1
             row.attempts += 1
             row.last_error = f"{type(error).__name__}: {error}"[:200]
@@ -359,6 +396,8 @@ def send_due(limit: int = 500) -> tuple[int, int]:
                 kind=row.kind,
                 organisation_id=row.organisation_id,
                 user_id=row.user_id,
+                # Neither a service nor an account: the duty mailbox.
+                duty_mailbox=row.organisation_id is None and row.user_id is None,
             )
         db.session.commit()
     return sent, failed

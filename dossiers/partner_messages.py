@@ -9,7 +9,6 @@ audit trail and the mail name the message, the measure and the dossier, never it
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -19,7 +18,7 @@ from .access import can_update_measure
 from .clock import now_utc
 from .extensions import db
 from .inputs import has_control_characters
-from .models import Dossier, Measure, MeasureMessage, MeasureMessageKind, User
+from .models import Dossier, Measure, MeasureMessage, MeasureMessageKind, User, is_open_message
 from .refusals import Refused
 
 REASON_MAX = 2000
@@ -76,14 +75,10 @@ def send(measure: Measure, kind: MeasureMessageKind, text: str, actor: User) -> 
 
 
 def _tell_the_centre(dossier: Dossier, kind: str) -> None:
-    """Mail the dossier's lead officer; a dossier nobody (active) leads, the duty mailbox
-    if there is one."""
-    reference, link = dossier.reference, f"/dossiers/{dossier.reference}"
-    lead = dossier.lead_officer
-    if lead is not None and lead.active:
-        notifications.queue_for_user(lead, kind, reference=reference, link=link)
-    elif duty := current_app.config.get("DUTY_MAILBOX"):
-        notifications.queue(kind, address=duty, language="nl", reference=reference, link=link)
+    """Mail the dossier's lead officer; a dossier nobody leads (as an active officer),
+    the duty mailbox if there is one."""
+    reference = dossier.reference
+    notifications.queue_for_lead(dossier, kind, reference=reference, link=f"/dossiers/{reference}")
 
 
 def mark_handled(dossier: Dossier, message: MeasureMessage, actor: User) -> None:
@@ -117,7 +112,7 @@ def open_messages(limit: int) -> list[MeasureMessage]:
                 joinedload(MeasureMessage.measure).joinedload(Measure.dossier),
                 joinedload(MeasureMessage.organisation),
             )
-            .where(MeasureMessage.handled_at.is_(None))
+            .where(is_open_message())
             .order_by(MeasureMessage.created_at, MeasureMessage.id)
             .limit(limit)
         )

@@ -45,7 +45,6 @@ from .models import (
     MeasureMessage,
     Notification,
     Organisation,
-    Role,
     User,
     is_current_measure,
     is_open_dossier,
@@ -168,12 +167,7 @@ def make_digests() -> int:
         db.session.execute(select(func.pg_advisory_xact_lock(DIGEST_LOCK)))
     if _made_on(today):
         return 0
-    officers = {
-        user.id: user
-        for user in db.session.scalars(
-            select(User).where(User.role == Role.OFFICER, User.active.is_(True))
-        )
-    }
+    officers = {user.id: user for user in db.session.scalars(notifications.mailed_officers())}
     waiting = _waiting(today, officers)
     reference = day(today)
     made = 0
@@ -188,12 +182,9 @@ def make_digests() -> int:
                 link=DASHBOARD,
             )
             made += queued is not None
-    duty = current_app.config["DUTY_MAILBOX"]
-    if duty and None in waiting:
-        queued = notifications.queue(
+    if None in waiting:
+        queued = notifications.queue_for_duty(
             "digest.duty",
-            address=duty,
-            language="nl",
             details=_details(waiting[None]),
             dedupe_key=f"digest:duty:{today.isoformat()}",
             reference=reference,

@@ -83,7 +83,13 @@ def rotate() -> int:
     )
     for user in users:
         flag_modified(user, "totp_secret")  # written again, so sealed with the first key
-    waiting = list(db.session.scalars(select(Notification).where(Notification.secret.is_not(None))))
+    waiting = list(
+        db.session.scalars(
+            select(Notification)
+            .options(undefer(Notification.secret))
+            .where(Notification.secret.is_not(None))
+        )
+    )
     for row in waiting:
         flag_modified(row, "secret")
     return len(users) + len(waiting)

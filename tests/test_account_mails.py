@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 
 import time_machine
 from builders import org
@@ -299,3 +300,88 @@ def test_an_invitation_in_the_outbox_keeps_its_token_sealed(app, login):
         assert token_row.token_hash != row.secret
         detail = json.loads(db.session.scalars(select(AuditEvent.detail)).all()[-1])
         assert row.secret not in json.dumps(detail)
+
+
+def test_a_link_to_an_address_since_corrected_no_longer_opens(app, login, inbox):  # noqa: F811
+    invite(app, login, "nora@zone-typo.example")
+    link = delivered_link(app, inbox, "nora@zone-typo.example")
+    with app.app_context():
+        nora = account("nora@zone-typo.example")
+        user_id, zone_id = nora.id, nora.organisation_id
+    login("admin").post(
+        f"/admin/users/{user_id}",
+        {
+            "email": "nora@zone.example",
+            "full_name": "Nora Newcomer",
+            "role": "partner",
+            "organisation_id": zone_id,
+            "active": "y",
+        },
+    )
+    assert app.test_client().get(link).status_code == 410
+
+
+def test_only_an_account_nobody_has_used_can_be_invited(app, login, inbox):  # noqa: F811
+    """An invitation also stands for the enrolment code: it must not reopen an account
+    that had an owner, e.g. an officer whose second factor was just reset."""
+    admin = login("admin")
+    login("officer")  # the officer has signed in
+    with app.app_context():
+        officer_id = account("officer@test.example").id
+    admin.post(f"/admin/users/{officer_id}/reset-two-factor")
+    refused = admin.post(f"/admin/users/{officer_id}/invite", follow_redirects=True)
+    assert "an invitation is for a new account" in refused.text
+    with app.app_context():
+        kinds = [row.kind for row in db.session.scalars(select(Notification))]
+        assert "account.invitation" not in kinds
+    # And a link issued before its holder signed in stops standing for the account after.
+    invite(app, login, "nora@zone.example")
+    link = delivered_link(app, inbox, "nora@zone.example")
+    with app.app_context():
+        nora = account("nora@zone.example")
+        nora.password_hash = account("partner@test.example").password_hash
+        db.session.commit()
+    sign_in(app.test_client(), "nora", PASSWORD, domain="zone.example")
+    assert app.test_client().get(link).status_code == 410
+
+
+def test_a_new_password_of_any_kind_ends_the_links_waiting(app, login, inbox):  # noqa: F811
+    forgotten(app.test_client(), "partner@test.example")
+    link = delivered_link(app, inbox, "partner@test.example")
+    login("partner").post(
+        "/password", {"current_password": PASSWORD, "new_password": OWN, "confirmation": OWN}
+    )
+    assert app.test_client().get(link).status_code == 410
+
+
+def test_the_forgotten_password_answer_takes_the_same_time_for_any_address(app):
+    app.config["RESET_ANSWER_SECONDS"] = 0.3
+    for email in ("partner@test.example", "nobody@test.example"):
+        client = app.test_client()
+        page = client.get("/password/forgotten")
+        started = time.perf_counter()
+        client.post(
+            "/password/forgotten", data={"email": email, "csrf_token": csrf_from(page.text)}
+        )
+        assert time.perf_counter() - started >= 0.3
+
+
+def test_a_mail_that_cannot_be_written_does_not_hold_up_the_others(app, inbox):  # noqa: F811
+    with app.app_context():
+        for address in ("first@zone.example", "second@zone.example"):
+            notifications.queue(
+                "measure.decided", address=address, language="nl", reference="TP-2026-0001"
+            )
+        db.session.commit()
+        # The first one broken: a kind this version no longer knows.
+        db.session.execute(
+            db.text("UPDATE notification SET kind = 'no.such.kind' WHERE address LIKE 'first%'")
+        )
+        db.session.commit()
+        assert notifications.send_due() == (1, 1)
+        broken = db.session.scalars(
+            select(Notification).where(Notification.address == "first@zone.example")
+        ).one()
+        assert broken.status == "pending" and broken.next_attempt_at > now_utc()
+        assert "KeyError" in broken.last_error
+    assert [rcpt for rcpt, mail in inbox.mails] == [["second@zone.example"]]

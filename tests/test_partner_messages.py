@@ -319,3 +319,50 @@ def test_the_new_marks_keep_the_partner_list_at_a_fixed_number_of_queries(
     assert "6 new measures since your last visit" in page
     assert page.count("new since your last visit</span>") == 6
     assert long() == short()
+
+
+def test_a_lead_who_is_no_longer_an_officer_is_as_no_lead(app, login, decided):
+    """The rule of who reads a dossier's mail is the digest's: an active officer."""
+    _, measure_id = decided
+    app.config["DUTY_MAILBOX"] = "duty@nccn.example"
+    with app.app_context():
+        from dossiers.models import Role
+
+        lead = db.session.scalars(select(User).where(User.email == "officer@test.example")).one()
+        lead.role = Role.ANALYST
+        db.session.commit()
+    assert send(login("partner"), measure_id, "decline").status_code == 302
+    with app.app_context():
+        [row] = db.session.scalars(select(Notification)).all()
+        assert (row.address, row.user_id) == ("duty@nccn.example", None)
+
+
+def test_a_measure_moved_to_a_service_is_new_to_it(app):
+    from builders import officer, org
+
+    from dossiers import corrections
+
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
+    with at(start), app.app_context():
+        measure = dossier_in(DossierState.MEASURES_DECIDED).measures[0]
+        reference = measure.dossier.reference
+    with at(start + dt.timedelta(hours=1)):
+        sign_in(app.test_client(), "dap").get("/measures/")  # a visit: nothing of theirs
+    with at(start + dt.timedelta(days=1)), app.app_context():
+        measure = db.session.get(type(measure), measure.id)
+        corrections.correct_measure(
+            measure,
+            measure_type=measure.measure_type,
+            description=measure.description,
+            organisation=org("Federal"),
+            person=measure.person,
+            start_date=measure.start_date,
+            end_date=measure.end_date,
+            actor=officer(),
+        )
+        db.session.commit()
+    with at(start + dt.timedelta(days=1, hours=1)):
+        listing = sign_in(app.test_client(), "dap").get("/measures/").text
+    assert "1 new measure since your last visit" in listing
+    [row] = [row for row in listing.split("<tr") if reference in row]
+    assert "new since your last visit" in row

@@ -141,7 +141,12 @@ def edit_user(user_id: int):
     ):
         return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user_form.html", form=form, user=user, must_enrol=must_enrol(user), now=now_utc()
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        must_enrol=must_enrol(user),
+        invitable=account_links.invitable(user),
+        now=now_utc(),
     )
 
 

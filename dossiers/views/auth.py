@@ -63,6 +63,7 @@ from . import commit
 
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300  # between the password and the second factor
+INVITED_ENROLMENT_SECONDS = 1800  # between an invitation's password and the authenticator
 
 
 def rate_limited(view: Callable[[], Any]) -> Callable[[], Any]:
@@ -156,7 +157,8 @@ def login():
 def _pending_user() -> User | None:
     """The user who gave the right password a moment ago, if any."""
     user_id, since = session.get("pending_user"), session.get("pending_since", 0)
-    if user_id is None or time.time() - since > PENDING_SECONDS:
+    allowed = session.get("pending_for", PENDING_SECONDS)
+    if user_id is None or time.time() - since > allowed:
         return None
     return active_user(user_id)
 
@@ -338,8 +340,12 @@ def forgotten_password():
         return redirect(url_for("auth.change_password"))
     form = ForgottenPasswordForm()
     if form.validate_on_submit():
+        started = time.perf_counter()
         account_links.request_reset(form.email.data or "")
         db.session.commit()
+        # The same time for every address: a known one does more work (its link, its mail).
+        answer_at = started + current_app.config["RESET_ANSWER_SECONDS"]
+        time.sleep(max(0.0, answer_at - time.perf_counter()))
         flash(
             _(
                 "If an account uses this address, a link to choose a new password is on its "
@@ -394,6 +400,8 @@ def set_password():
             session.update(
                 pending_user=user.id,
                 pending_since=time.time(),
+                # Time to install an authenticator app: the link cannot be used again.
+                pending_for=INVITED_ENROLMENT_SECONDS,
                 pending_next=None,
                 enrolling=[user.id, user.enrolment_code_hash],
             )

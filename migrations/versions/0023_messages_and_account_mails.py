@@ -23,12 +23,18 @@ def upgrade():
         batch.create_unique_constraint('uq_notification_dedupe_key', ['dedupe_key'])
     with op.batch_alter_table('user_account') as batch:
         batch.add_column(sa.Column('previous_visit_at', sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column('password_chosen_at', sa.DateTime(), nullable=True))
+    # The accounts there are chose their passwords, but a first one an admin set.
+    op.execute(
+        "UPDATE user_account SET password_chosen_at = created_at WHERE NOT must_change_password"
+    )
     op.create_table(
         'account_token',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('purpose', sa.String(length=32), nullable=False),
         sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('sent_to', sa.String(length=254), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.Column('expires_at', sa.DateTime(), nullable=False),
         sa.Column('used_at', sa.DateTime(), nullable=True),
@@ -65,6 +71,7 @@ def downgrade():
     op.drop_index('ix_account_token_user_id', table_name='account_token')
     op.drop_table('account_token')
     with op.batch_alter_table('user_account') as batch:
+        batch.drop_column('password_chosen_at')
         batch.drop_column('previous_visit_at')
     with op.batch_alter_table('notification') as batch:
         batch.drop_constraint('uq_notification_dedupe_key', type_='unique')
