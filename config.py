@@ -78,6 +78,11 @@ class Config:
     ACCOUNT_LINK_HOURS = 72
     # A reset link opens an account that already holds data: good for a short while.
     PASSWORD_RESET_HOURS = 2
+    # Retention (dossiers/retention.py): the years a closed dossier's personal data is
+    # kept, from its closing date (threatened persons), or from the later of its event's
+    # end and its closing date (VIP protection). An open dossier's is kept.
+    RETENTION_TP_YEARS = 10
+    RETENTION_VIP_YEARS = 2
     TESTING = False
     DEBUG = False
 
@@ -107,6 +112,8 @@ class Config:
             "ACCOUNT_LINK_HOURS",
             "PASSWORD_RESET_HOURS",
         ):
+            setattr(self, name, int(os.environ.get(name, getattr(self, name))))
+        for name in ("RETENTION_TP_YEARS", "RETENTION_VIP_YEARS"):
             setattr(self, name, int(os.environ.get(name, getattr(self, name))))
         # The audit chain's HMAC key; set AUDIT_KEY apart from SECRET_KEY in production
         # so that rotating the session key does not touch the audit trail.

@@ -89,6 +89,8 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "dossiers.transition": DOSSIER_ROLES,
     "dossiers.print": DOSSIER_ROLES,
     "dossiers.message_handled": DOSSIER_ROLES,
+    "dossiers.legal_hold": DOSSIER_ROLES,
+    "dossiers.lift_legal_hold": DOSSIER_ROLES,
     "casework.persons": DOSSIER_ROLES,
     "casework.link_person": DOSSIER_ROLES,
     "casework.edit_person": DOSSIER_ROLES,

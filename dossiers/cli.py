@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(seed_scale_command)
     app.cli.add_command(notify_command)
+    app.cli.add_command(retention_group)
 
 
 def _read_password() -> str:
@@ -256,6 +257,35 @@ def notify_command(loop: bool, interval: int) -> None:
         if not loop:
             return
         time.sleep(interval)
+
+
+retention_group = AppGroup("retention", help="Personal data past its retention period.")
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="List what is due; change nothing.")
+def retention_run_command(dry_run: bool) -> None:
+    """List the dossiers whose personal data is due to go, then remove it, a batch per
+    transaction: free text and documents go, persons no other dossier needs are
+    pseudonymised, the figures stay. Safe to run again and on a schedule."""
+    from . import retention
+
+    on = clock.today()
+    for line in retention.listing(on):
+        click.echo(line)
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
+        return
+    due = sum(n for (_, held), n in retention.due_counts(on).items() if not held)
+    with click.progressbar(length=due, label="Dossiers purged", file=sys.stderr) as bar:
+        done = retention.run(on, progress=bar.update)
+    counts = (
+        f"dossiers purged: {done.dossiers}; persons pseudonymised: {done.persons}; "
+        f"documents deleted: {done.documents}; texts cleared: {done.texts}."
+    )
+    click.echo(
+        f"Done: {counts}" if done.dossiers else f"Nothing was due; nothing changed: {counts}"
+    )
 
 
 audit_group = AppGroup("audit", help="The audit trail.")

@@ -23,7 +23,7 @@ from typing import IO, Protocol
 
 import filetype
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from . import audit
 from .casework import require_open
@@ -63,6 +63,8 @@ class Store(Protocol):
 
     def get(self, document: Document) -> bytes: ...
 
+    def remove(self, document_ids: list[int]) -> None: ...
+
 
 class DatabaseStore:
     """The bytes in their own table, read only for a download."""
@@ -74,6 +76,11 @@ class DatabaseStore:
         return db.session.scalars(
             select(DocumentContent.data).where(DocumentContent.document_id == document.id)
         ).one()
+
+    def remove(self, document_ids: list[int]) -> None:
+        db.session.execute(
+            delete(DocumentContent).where(DocumentContent.document_id.in_(document_ids))
+        )
 
 
 store: Store = DatabaseStore()
@@ -165,6 +172,18 @@ def of_dossier(dossier: Dossier) -> list[Document]:
             .order_by(Document.uploaded_at.desc(), Document.id.desc())
         )
     )
+
+
+def remove_of_dossiers(dossier_ids: list[int]) -> int:
+    """Delete the documents of these dossiers, their bytes and their records (a retention
+    run); how many there were."""
+    found = list(
+        db.session.scalars(select(Document.id).where(Document.dossier_id.in_(dossier_ids)))
+    )
+    if found:
+        store.remove(found)
+        db.session.execute(delete(Document).where(Document.id.in_(found)))
+    return len(found)
 
 
 def kind_of(document: Document) -> str:

@@ -39,6 +39,9 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
         # memory. Not more: the cache fills with whatever a connection reads (a year's
         # report at 100x), and an export's memory should not grow with the history.
         cursor.execute("PRAGMA cache_size=-16384")
+        # Deleted and overwritten content is zeroed in the file, not left in free space:
+        # a name a retention run removed must not stay readable in the database file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
 

@@ -416,8 +416,16 @@ class Dossier(Model):
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     closure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    # A legal hold keeps the personal data whatever the retention rules (retention.py):
+    # its reason, when and by whom it was placed; cleared when it is lifted.
+    legal_hold_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    legal_hold_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    legal_hold_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # When its personal data was removed by a retention run; what the figures read stays.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    lead_officer: Mapped[User | None] = relationship()
+    lead_officer: Mapped[User | None] = relationship(foreign_keys=[lead_officer_id])
+    legal_hold_by: Mapped[User | None] = relationship(foreign_keys=[legal_hold_by_id])
     event: Mapped[Event | None] = relationship()
     persons: Mapped[list[Person]] = relationship(
         secondary="dossier_person",
@@ -454,7 +462,8 @@ class ThreatAssessment(Model):
     version: Mapped[int] = mapped_column(Integer)  # optimistic lock, as on Dossier
     __mapper_args__ = {"version_id_col": version}
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # Indexed: a retention run asks whether a kept dossier still names the person.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     source: Mapped[AssessmentSource] = mapped_column(enum_type(AssessmentSource))
     level: Mapped[int] = mapped_column(Integer)
     assessed_on: Mapped[dt.date] = mapped_column(Date)
@@ -572,7 +581,8 @@ class Measure(Model):
     measure_type_id: Mapped[int] = mapped_column(ForeignKey("measure_type.id"))
     description: Mapped[str] = mapped_column(Text, default="")
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # Indexed: a retention run asks whether a kept dossier still names the person.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[MeasureStatus] = mapped_column(

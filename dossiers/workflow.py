@@ -48,6 +48,13 @@ def _ready_to_decide(dossier: Dossier) -> Iterator[str]:
         yield _l("Record the Minister's approval (date and reference) first.")
 
 
+def _not_purged(dossier: Dossier) -> Iterator[str]:
+    # A purged dossier stays closed: reopened and closed again, what it gained meanwhile
+    # would never be purged (retention.purgeable takes a dossier once).
+    if dossier.purged_at is not None:
+        yield _l("Its personal data was removed after its retention period: open a new dossier.")
+
+
 @dataclass(frozen=True)
 class TransitionRule:
     name: str
@@ -107,7 +114,7 @@ TRANSITIONS: dict[str, TransitionRule] = {
             _l("Reopen"),
             frozenset({S.CLOSED}),
             S.ASSESSMENT,
-            (),
+            (_not_purged,),
             True,
         ),
     )

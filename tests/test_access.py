@@ -59,6 +59,8 @@ EXPECTED = {
     "casework.document": {OF},
     "dossiers.print": {OF},
     "dossiers.message_handled": {OF},
+    "dossiers.legal_hold": {OF},
+    "dossiers.lift_legal_hold": {OF},
     "casework.add_note": {OF},
     "casework.edit_assessment": {OF},
     "casework.withdraw_assessment": {OF},

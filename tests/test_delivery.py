@@ -123,7 +123,8 @@ def test_a_page_is_compressed_only_when_no_other_site_can_have_asked(login, site
     )
     if compressed:
         body = brotli.decompress(response.data)
-        assert officer.token.encode() in body
+        # The CSRF token's value; its signature carries the second it was signed in.
+        assert officer.token.split(".")[0].encode() in body
         assert len(response.data) < len(body) / 2
     assert response.headers["Cache-Control"] == "no-store"
 

@@ -15,6 +15,7 @@ from .. import (
     keyset,
     partner_messages,
     queries,
+    retention,
     workflow,
 )
 from ..access import dossier_message, load_dossier, who_can_see
@@ -122,6 +123,7 @@ def detail(reference: str):
         note_form=NoteForm(),
         documents=documents.of_dossier(dossier),
         kind_of=documents.kind_of,
+        retention=retention.standing(dossier),
     )
 
 
@@ -197,3 +199,38 @@ def transition(reference: str, name: str):
 
     commit(move, _("Done: %(label)s.", label=workflow.TRANSITIONS[name].label))
     return redirect(url_for("dossiers.detail", reference=dossier.reference))
+
+
+@bp.route("/<reference>/legal-hold", methods=["GET", "POST"])
+def legal_hold(reference: str):
+    """Place a legal hold: the dossier's personal data is kept whatever the retention
+    rules, for the reason given."""
+    return _hold(reference, lifting=False)
+
+
+@bp.route("/<reference>/legal-hold/lift", methods=["GET", "POST"])
+def lift_legal_hold(reference: str):
+    """Lift the legal hold, with its reason: the retention rules apply again."""
+    return _hold(reference, lifting=True)
+
+
+def _hold(reference: str, lifting: bool):
+    dossier = load_dossier(reference, current_user)
+    act = retention.lift_hold if lifting else retention.place_hold
+    form = ReasonForm()
+    form.reason.label.text = (
+        _("Reason for lifting the legal hold") if lifting else _("Reason for a legal hold")
+    )
+    if request.method == "GET":
+        form.version.data, form.seen.data = str(dossier.version), str(freshness.current_seen())
+
+    def work() -> None:
+        freshness.check(dossier, form.version.data, form.seen.data)
+        act(dossier, form.reason.data or "", current_user)
+
+    done = _("Legal hold lifted.") if lifting else _("Legal hold placed.")
+    if form.validate_on_submit() and commit(work, done, field=form.reason, form=form):
+        return redirect(
+            url_for("dossiers.detail", reference=dossier.reference, _anchor="retention-heading")
+        )
+    return render_template("dossiers/legal_hold.html", dossier=dossier, form=form, lifting=lifting)
