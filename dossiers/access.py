@@ -145,6 +145,8 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "admin.edit_measure_type": ADMIN_ROLES,
     "admin.audit_log": ADMIN_ROLES,
     "admin.audit_csv": ADMIN_ROLES,
+    "admin.access_report": ADMIN_ROLES,
+    "admin.access_report_csv": ADMIN_ROLES,
     "admin.mail": ADMIN_ROLES,
     "admin.retry_mail": ADMIN_ROLES,
     "admin.mailbox": ADMIN_ROLES,  # development only: 404 under any other mail backend

@@ -34,6 +34,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .access import REFERENCE
 from .clock import day
 from .inputs import FIRST_DAY, LAST_DAY, identifier, within_days
 from .labels import LEVELS, choices, options
@@ -451,6 +452,38 @@ class UserForm(Form):
     def validate_organisation_id(self, field: SelectField) -> None:
         if self.role.data == Role.PARTNER.value and not field.data:
             raise ValidationError(_l("A police partner belongs to an organisation."))
+
+
+def _trimmed(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _as_reference(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+class AccessReportForm(Form):
+    """Whose access report: a dossier by its reference, or a person by their number."""
+
+    class Meta:
+        csrf = False  # a GET form: the report changes nothing (it is audited as a read)
+
+    reference = StringField(_l("Dossier"), filters=[_as_reference])
+    person = StringField(_l("Person number"), filters=[_trimmed])
+
+    def validate_reference(self, field: StringField) -> None:
+        if field.data and not REFERENCE.fullmatch(field.data):
+            raise ValidationError(_l("A dossier reference looks like TP-2024-0001."))
+
+    def validate_person(self, field: StringField) -> None:
+        if field.data and not (field.data.isascii() and field.data.isdigit()):
+            raise ValidationError(_l("A person's number is digits only, such as 123."))
+        if field.data and self.reference.data:
+            raise ValidationError(_l("Give a dossier or a person, not both."))
+
+    @property
+    def asked(self) -> bool:
+        return bool(self.reference.data or self.person.data)
 
 
 class AuditFilterForm(Form):

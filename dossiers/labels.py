@@ -131,6 +131,7 @@ ACTIONS = {
     "statistics.drill": _l("Figure list read"),
     "statistics.export": _l("Report exported"),
     "audit.export": _l("Audit trail exported"),
+    "audit.access_report": _l("Access report made"),
     "mail.sent": _l("Mail sent"),
     "mail.dead": _l("Mail given up"),
     "mail.retry": _l("Given-up mail sent again"),

@@ -783,6 +783,7 @@ class Transition(Model):
 # index below and the queries that use it must spell the list the same way, or SQLite
 # does not see that the index covers the query. A change here needs a migration.
 READ_ACTIONS = (
+    "audit.access_report",
     "audit.export",
     "document.download",
     "dossier.print",

@@ -135,13 +135,14 @@ def batch(ids: list[int], still_due: Callable[[], ColumnElement[bool]]) -> Count
     texts += _clear(DossierNote, DossierNote.dossier_id.in_(ids), DossierNote.body)
     texts += _clear(DossierPerson, DossierPerson.dossier_id.in_(ids), DossierPerson.relation)
     removed = documents.remove_of_dossiers(ids)
-    persons = _pseudonymise(_persons_of(ids))
+    persons = _pseudonymise(named_by(ids))
     return Counts(len(ids), persons, removed, texts)
 
 
-def _persons_of(ids: list[int]) -> Any:
+def named_by(ids: list[int]) -> Any:
     """Everyone these dossiers name: their persons, those their measures and assessments
-    are for, and those once taken out of them."""
+    are for, and those once taken out of them (also the access report's list of a
+    dossier's persons)."""
     return union(
         select(DossierPerson.person_id).where(DossierPerson.dossier_id.in_(ids)),
         select(Measure.person_id).where(Measure.dossier_id.in_(ids)),

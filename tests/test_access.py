@@ -103,6 +103,8 @@ EXPECTED = {
     "admin.edit_measure_type": {AD},
     "admin.audit_log": {AD},
     "admin.audit_csv": {AD},
+    "admin.access_report": {AD},
+    "admin.access_report_csv": {AD},
     "admin.mail": {AD},
     "admin.retry_mail": {AD},
     "admin.mailbox": {AD},
@@ -182,6 +184,8 @@ def requests_for(app, values):
         url = rule.build({k: values[k] for k in rule.arguments})[1]
         if rule.endpoint in ("statistics.figure", "statistics.figure_export"):
             url += f"?group={values['month']}"
+        if rule.endpoint in ("admin.access_report", "admin.access_report_csv"):
+            url += f"?reference={values['reference']}"
         method = "GET" if "GET" in rule.methods else "POST"
         yield rule.endpoint, method, url
 

@@ -266,11 +266,11 @@ def test_a_dossier_history_is_read_from_the_index_of_writes(app, login):
 
 
 def test_the_index_of_writes_is_created_as_the_queries_spell_it():
-    # The last migration that built the index (0020: a document's download and a printed
-    # dossier are reads).
+    # The last migration that built the index (0025: the administrator's access report
+    # is a read).
     spec = importlib.util.spec_from_file_location(
-        "m0020",
-        Path(__file__).parent.parent / "migrations/versions/0020_corrections_and_notes.py",
+        "m0025",
+        Path(__file__).parent.parent / "migrations/versions/0025_access_report_is_a_read.py",
     )
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
@@ -281,4 +281,5 @@ def test_the_index_of_writes_is_created_as_the_queries_spell_it():
         "person.search",
         "document.download",
         "dossier.print",
+        "audit.access_report",
     }

@@ -19,11 +19,20 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import access_report as reports
 from .. import account_links, accounts, audit, exports, keyset, outbox
 from ..auth import must_enrol
 from ..clock import now_utc
 from ..extensions import db
-from ..forms import AuditFilterForm, Form, MeasureTypeForm, OrganisationForm, ReasonForm, UserForm
+from ..forms import (
+    AccessReportForm,
+    AuditFilterForm,
+    Form,
+    MeasureTypeForm,
+    OrganisationForm,
+    ReasonForm,
+    UserForm,
+)
 from ..inputs import identifier
 from ..labels import ACTIONS, mail_kind, options
 from ..models import (
@@ -335,6 +344,61 @@ def audit_csv():
         stream_with_context(exports.csv_stream(audit.csv_rows(criteria))),
         mimetype="text/csv",
         headers=exports.attachment("audit-trail", "csv"),
+    )
+
+
+def _report_subject(shown: str) -> tuple[AccessReportForm, reports.Subject | None, int]:
+    """The access report's dossier or person, its making recorded as a read; else the
+    form with why not (404 for a reference or a number nothing has)."""
+    form = AccessReportForm(request.args)
+    if not form.asked or not form.validate():
+        return form, None, 200
+    made = commit(
+        lambda: reports.opened(
+            form.reference.data or "", form.person.data or "", current_user, shown
+        ),
+        form=form,
+    )
+    return form, made.value, 200 if made else 404
+
+
+@bp.get("/access-report")
+def access_report():
+    """Who read or changed a dossier or a person, and when: from the audit trail, without
+    the dossier's contents."""
+    form, subject, status = _report_subject("page")
+    page = None
+    if subject is not None:
+        page = keyset.window(
+            reports.rows(subject),
+            reports.NEWEST_FIRST,
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+            size=50,
+            counted=reports.counted(subject),
+        )
+    return render_template(
+        "admin/access_report.html",
+        form=form,
+        subject=subject,
+        page=page,
+        persons=reports.persons(subject) if subject else [],
+        references=reports.references(subject) if subject else [],
+        actions={code: str(name) for code, name in ACTIONS.items()},
+        args=keyset.filters(),
+    ), status
+
+
+@bp.get("/access-report.csv")
+def access_report_csv():
+    """Download the access report as CSV, streamed; recorded as a read like the page."""
+    _, subject, _ = _report_subject("csv")
+    if subject is None:
+        abort(404)
+    return Response(
+        stream_with_context(exports.csv_stream(reports.csv_rows(subject))),
+        mimetype="text/csv",
+        headers=exports.attachment(f"access-report-{subject.title}", "csv"),
     )
 
 
