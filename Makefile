@@ -4,7 +4,7 @@ PYTHON ?= python3
 FLASK  := $(VENV)/bin/flask --app dossiers
 PIP    := $(VENV)/bin/pip -q --disable-pip-version-check
 
-.PHONY: run test test-sqlite test-postgres lint lock serve bench bench-load translations clean figures
+.PHONY: bench-retention run test test-sqlite test-postgres lint lock serve bench bench-load translations clean figures
 
 # Exact versions, checked against their hashes: a build installs what was tested.
 $(VENV)/.runtime: requirements.txt
@@ -77,6 +77,10 @@ translations: $(VENV)/.dev
 	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output --omit-header -o dossiers/translations/messages.pot .
 	$(VENV)/bin/pybabel -q update -i dossiers/translations/messages.pot -d dossiers/translations --width 100 --ignore-obsolete
 	$(VENV)/bin/pybabel -q compile -d dossiers/translations
+
+# A retention run over ten years at F=100, SQLite and PostgreSQL: time and peak memory.
+bench-retention: $(VENV)/.dev
+	bash scripts/with-postgres $(VENV)/bin/python bench/retention.py --factor 100
 
 bench-load: $(VENV)/.dev
 	bash scripts/with-postgres $(VENV)/bin/python bench/load.py --seconds 30
