@@ -113,8 +113,10 @@ class Config:
             "PASSWORD_RESET_HOURS",
         ):
             setattr(self, name, int(os.environ.get(name, getattr(self, name))))
+        # As typed: create_app refuses a value that is not at least one whole year
+        # (retention.check_settings), naming it.
         for name in ("RETENTION_TP_YEARS", "RETENTION_VIP_YEARS"):
-            setattr(self, name, int(os.environ.get(name, getattr(self, name))))
+            setattr(self, name, os.environ.get(name, getattr(self, name)))
         # The audit chain's HMAC key; set AUDIT_KEY apart from SECRET_KEY in production
         # so that rotating the session key does not touch the audit trail.
         self.AUDIT_KEY = os.environ.get("AUDIT_KEY") or (

@@ -75,6 +75,9 @@ def register_extensions(app: Flask) -> None:
     # Babel formats on the centre's clock too (clock.py is the one place that names it).
     app.config["BABEL_DEFAULT_TIMEZONE"] = clock.ZONE_NAME
     sealing.check_keys(app.config["TOTP_KEYS"])
+    from .retention import check_settings
+
+    check_settings(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(project.path("migrations")))
     csrf.init_app(app)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, or_, select, union
 
 from . import audit, purge
 from .clock import local
@@ -31,27 +31,10 @@ from .extensions import db
 from .inputs import identifier
 from .keyset import Key
 from .labels import label
-from .models import (
-    AuditEvent,
-    Dossier,
-    DossierPerson,
-    Measure,
-    Organisation,
-    Person,
-    ThreatAssessment,
-    User,
-)
+from .models import AuditEvent, Dossier, Organisation, Person, User
+from .personal_data import PERSON_EVENTS, dossiers_naming, named_by
 from .refusals import Refused
 
-# The events that name a person as their object. Each also names its dossier, but for
-# the person's own access report, which names none.
-PERSON_EVENTS = (
-    "audit.access_report",
-    "dossier.person_add",
-    "dossier.person_remove",
-    "person.create",
-    "person.update",
-)
 # Reads of an event's overview, which list its delegations' persons by name.
 EVENT_READS = ("event.view", "measure.view")
 
@@ -115,19 +98,8 @@ def opened(reference: str, person: str, actor: User, shown: str) -> Subject:
 
 
 def _dossiers_of(person_id: int) -> tuple[int, ...]:
-    """Every dossier that names the person, or once did (purge.named_by, the other way)."""
-    found: CompoundSelect = union(
-        select(DossierPerson.dossier_id).where(DossierPerson.person_id == person_id),
-        select(Measure.dossier_id).where(Measure.person_id == person_id),
-        select(ThreatAssessment.dossier_id).where(ThreatAssessment.person_id == person_id),
-        select(AuditEvent.dossier_id).where(
-            AuditEvent.action.in_(PERSON_EVENTS),
-            AuditEvent.object_type == "person",
-            AuditEvent.object_id == person_id,
-            AuditEvent.dossier_id.is_not(None),
-        ),
-    )
-    return tuple(sorted(db.session.scalars(found)))
+    """Every dossier that names the person, or once did."""
+    return tuple(sorted(db.session.scalars(dossiers_naming(person_id))))
 
 
 def _events_of(dossier_ids: list[int]) -> tuple[int, ...]:
@@ -149,7 +121,7 @@ def persons(subject: Subject) -> list[int]:
     """A dossier's persons, now or before, by number: to choose one's report."""
     if subject.dossier is None:
         return []
-    named = db.session.scalars(purge.named_by([subject.dossier.id]))
+    named = db.session.scalars(named_by([subject.dossier.id]))
     return sorted(person_id for person_id in named if person_id is not None)
 
 

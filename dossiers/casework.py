@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, names
@@ -111,9 +111,46 @@ def create_dossier(
     return dossier
 
 
+# Nothing is added to a dossier a retention run purged: no later run would remove it.
+PURGED = _l("Its personal data was removed after its retention period: open a new dossier.")
+
+
+def require_not_purged(dossier: Dossier) -> None:
+    """Refuse any change to a dossier whose personal data a retention run removed: every
+    write path that can add a text, a person or a document to a dossier passes here (as
+    part of require_open for those an open dossier needs)."""
+    if dossier.purged_at is not None:
+        raise Refused(PURGED)
+
+
 def require_open(dossier: Dossier) -> None:
+    require_not_purged(dossier)
     if dossier.state is DossierState.CLOSED:
         raise Refused(_l("The dossier is closed; reopen it first."))
+
+
+def lock_rows(model: type[Dossier] | type[Person], where: ColumnElement[bool]) -> list[int]:
+    """Lock the rows `where` until this transaction ends, and return their ids: what is
+    decided next about them is decided alone, a retention run's batch and an officer's
+    change one after the other. Lock order: dossiers, persons, then the audit head (the
+    audit event comes last in every domain function).
+
+    PostgreSQL: SELECT ... FOR UPDATE, in id order (two transactions locking several rows
+    cannot deadlock on them); a row changed while it waited is read again, and left out
+    if it no longer matches. SQLite has one writer at a time: a write that changes
+    nothing makes this transaction that writer before it decides."""
+    if db.engine.dialect.name == "sqlite":
+        claimed = (
+            update(model)
+            .where(where)
+            .values(version=model.version)
+            .returning(model.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(db.session.scalars(claimed))
+    return list(
+        db.session.scalars(select(model.id).where(where).order_by(model.id).with_for_update())
+    )
 
 
 def check_person(
@@ -263,6 +300,16 @@ def link_person(dossier: Dossier, person: Person, actor: User) -> None:
     require_open(dossier)
     if person in dossier.persons:
         raise Refused(_l("This person is already in the dossier."))
+    # Locked first: a retention run deciding about this person waits for the link, or
+    # the link for the run, and then sees the person pseudonymised.
+    kept = and_(Person.id == person.id, Person.pseudonymised_at.is_(None))
+    if person.pseudonymised_at is not None or not lock_rows(Person, kept):
+        raise Refused(
+            _l(
+                "This person's details were removed after their retention period: add them "
+                "as a new person."
+            )
+        )
     _link(dossier, person, actor)
 
 
@@ -412,8 +459,14 @@ def hand_over(dossier: Dossier, to: User | None, actor: User) -> None:
 
 def add_note(dossier: Dossier, body: str, actor: User) -> DossierNote:
     """An officer's internal note: kept as typed (line breaks too), never edited."""
+    require_not_purged(dossier)
     if not body.strip():
         raise Refused(_l("Write the note first."), "body")
+    # A note is allowed on a closed dossier, which a retention run may be purging: the
+    # dossier's row, locked, makes the note wait for the run's batch (and then refuses
+    # it) or the batch wait for the note (and then clear it).
+    if not lock_rows(Dossier, and_(Dossier.id == dossier.id, Dossier.purged_at.is_(None))):
+        raise Refused(PURGED)
     note = DossierNote(dossier_id=dossier.id, author_id=actor.id, body=body.strip())
     db.session.add(note)
     db.session.flush()

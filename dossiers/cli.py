@@ -277,15 +277,28 @@ def retention_run_command(dry_run: bool) -> None:
         click.echo("Dry run: nothing was changed.")
         return
     due = sum(n for (_, held), n in retention.due_counts(on).items() if not held)
-    with click.progressbar(length=due, label="Dossiers purged", file=sys.stderr) as bar:
-        done = retention.run(on, progress=bar.update)
+    kept = None
+    try:
+        with click.progressbar(length=due, label="Dossiers purged", file=sys.stderr) as bar:
+            done = retention.run(on, progress=bar.update)
+    except retention.AnotherRun:
+        click.echo("Another retention run is going: this one changed nothing.", err=True)
+        sys.exit(75)  # EX_TEMPFAIL: try again later
+    except retention.OldPagesKept as error:
+        done, kept = error.counts, error
     counts = (
         f"dossiers purged: {done.dossiers}; persons pseudonymised: {done.persons}; "
         f"documents deleted: {done.documents}; texts cleared: {done.texts}."
     )
-    click.echo(
-        f"Done: {counts}" if done.dossiers else f"Nothing was due; nothing changed: {counts}"
-    )
+    click.echo(f"Done: {counts}" if done else f"Nothing was due; nothing changed: {counts}")
+    if kept is not None:
+        click.echo(
+            "WARNING: SQLite's write-ahead log could not be emptied (a reader or a writer "
+            "held it): it still holds old pages with some of what was removed. Run "
+            "`flask retention run` again when the application is quiet.",
+            err=True,
+        )
+        sys.exit(1)
 
 
 audit_group = AppGroup("audit", help="The audit trail.")

@@ -265,6 +265,10 @@ def create_delegation(
     other row is a new person. All or nothing; audited as one import."""
     if not reading.ready:
         raise Refused(_l("Correct the lines marked in the preview first."))
+    # The known persons chosen, locked before the dossier's first audit event: persons,
+    # then the audit head, the order a retention run takes them in (casework.lock_rows).
+    matched = {identifier(matches.get(row.number, "")) for row in reading.rows}
+    casework.lock_rows(Person, Person.id.in_({i for i in matched if i is not None}))
     dossier = casework.create_dossier(
         kind=DossierKind.VIP_PROTECTION,
         title=title.strip() or event.name,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from . import audit, freshness, notifications
+from .casework import require_not_purged
 from .clock import moment, now_utc
 from .extensions import db
 from .labels import label
@@ -53,6 +54,7 @@ def add_measure(
     actor: User,
     person: Person | None = None,
 ) -> Measure:
+    require_not_purged(dossier)
     if dossier.state not in (DossierState.ASSESSMENT, DossierState.MEASURES_DECIDED):
         raise Refused(
             _l("Measures are added while the dossier is in assessment or has measures decided.")
@@ -138,6 +140,7 @@ def acknowledge_all(
 
 def report_on_measure(measure: Measure, status: MeasureStatus, note: str, actor: User) -> None:
     """A partner acknowledges a measure or reports its execution."""
+    require_not_purged(measure.dossier)
     if status not in PARTNER_STEPS.get(measure.status, ()):
         raise Refused(
             _l(

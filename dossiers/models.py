@@ -286,6 +286,9 @@ class Person(Model):
     country: Mapped[str | None] = mapped_column(String(80))
     date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    # When a retention run replaced the name with the pseudonym (purge.py): such a person
+    # is in no dossier still kept, and is linked to none again.
+    pseudonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class PersonNameSuffix(Model):
@@ -835,13 +838,16 @@ class AuditEvent(Model):
             sqlite_where=text(WRITES_SQL),
             postgresql_where=text(WRITES_SQL),
         ),
+        # The events on one object (a person's, an event's reads) for the access report;
+        # led by the action, it also serves every query by action alone.
+        Index("ix_audit_event_action_object", "action", "object_type", "object_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sequence: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
-    action: Mapped[str] = mapped_column(String(40), index=True)
+    action: Mapped[str] = mapped_column(String(40))
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[int | None] = mapped_column(Integer)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from . import audit, notifications
 from .access import can_update_measure
+from .casework import require_not_purged
 from .clock import now_utc
 from .extensions import db
 from .inputs import has_control_characters
@@ -45,6 +46,7 @@ def check_reason(text: str) -> str:
 def send(measure: Measure, kind: MeasureMessageKind, text: str, actor: User) -> MeasureMessage:
     """A partner declines one of its current measures or asks about it; the dossier's
     lead officer is told by mail (the duty mailbox when nobody leads it)."""
+    require_not_purged(measure.dossier)
     if measure.ended:
         raise Refused(_l("This measure is lifted: it can no longer be declined or asked about."))
     if measure.decided_at is None or not can_update_measure(actor, measure):

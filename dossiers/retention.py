@@ -7,15 +7,18 @@ closing date; a VIP protection dossier RETENTION_VIP_YEARS after its event's end
 closing date when that is later or it has no event. An open dossier is never due; a
 dossier under legal hold is kept whatever the rule. Dates are the centre's (Brussels).
 
-`run` removes, batch by batch, each batch in its own transaction (purge.py says what it
-clears and what it keeps). It is safe to run again and on a schedule: a purged dossier is
-marked (`purged_at`) and never taken again, and a second run changes nothing.
+`run` removes, batch by batch, each batch in its own transaction and audited in it
+(purge.py says what it clears and what it keeps), then sweeps the persons nothing needs
+any more. It is safe to run again and on a schedule: a purged dossier is marked
+(`purged_at`) and never taken again, and a second run changes nothing; on PostgreSQL a
+second run while one is going does nothing and says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from . import audit, purge
+from .casework import require_not_purged
 from .clock import date_of, now_utc, today
 from .extensions import db
 from .inputs import has_control_characters
@@ -34,6 +38,26 @@ BATCH = 500  # dossiers per transaction: a run holds no lock for long, and resum
 
 
 # --- The rule: when a dossier's personal data is due to go. --------------------------
+
+
+# The shortest retention period the configuration may set: a period is counted in
+# whole years, and a 0 (or a sign typed by mistake) would purge every closed dossier at
+# the next run. The centre's own rules set the real periods; this only catches a typo.
+MIN_YEARS = 1
+
+
+def check_settings(config: Any) -> None:
+    """Refuse to start unless both retention periods are whole numbers of years, at least
+    MIN_YEARS; keep them as numbers."""
+    for name in ("RETENTION_TP_YEARS", "RETENTION_VIP_YEARS"):
+        value = config.get(name)
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdecimal() or int(text) < MIN_YEARS:
+            raise RuntimeError(
+                f"{name} must be a whole number of years, at least {MIN_YEARS}, not {value!r}: "
+                "a retention run removes the personal data of every dossier closed longer ago"
+            )
+        config[name] = int(text)
 
 
 def years_kept(kind: DossierKind) -> int:
@@ -148,8 +172,7 @@ def _note(dossier: Dossier, reason: str, actor: User) -> DossierNote:
 
 def place_hold(dossier: Dossier, text: str, actor: User) -> None:
     """Keep the dossier's personal data whatever the retention rules, for the reason given."""
-    if dossier.purged_at is not None:
-        raise Refused(_l("This dossier's personal data has been removed already."))
+    require_not_purged(dossier)
     if dossier.legal_hold_at is not None:
         raise Refused(_l("This dossier is under legal hold already."))
     reason = _reason(text, _l("Give the reason for the legal hold."))
@@ -169,6 +192,7 @@ def place_hold(dossier: Dossier, text: str, actor: User) -> None:
 
 def lift_hold(dossier: Dossier, text: str, actor: User) -> None:
     """End the legal hold: the retention rules apply again."""
+    require_not_purged(dossier)
     if dossier.legal_hold_at is None:
         raise Refused(_l("This dossier is not under legal hold."))
     reason = _reason(text, _l("Give the reason for lifting the legal hold."))
@@ -255,40 +279,96 @@ def listing(on: dt.date, per_line: int = 8) -> Iterator[str]:
         yield "  " + " ".join(line)
 
 
-def run(
-    on: dt.date, batch: int = BATCH, progress: Callable[[int], None] = lambda n: None
-) -> purge.Counts:
-    """Remove the personal data of every dossier purgeable on the day, a batch per
-    transaction (`progress` hears of each batch's size), then record the run in the audit
-    trail, with its counts only."""
-    done = purge.Counts()
-    last = 0
-    while True:
-        ids = list(
-            db.session.scalars(
-                select(Dossier.id)
-                .where(Dossier.id > last, purgeable(on))
-                .order_by(Dossier.id)
-                .limit(batch)
-            )
-        )
-        if not ids:
-            break
-        done += purge.batch(ids, lambda: purgeable(on))
-        db.session.commit()
-        last = ids[-1]
-        progress(len(ids))
+class AnotherRun(Exception):
+    """Another retention run is going (PostgreSQL): this one did nothing."""
+
+
+class OldPagesKept(Exception):
+    """The run removed what was due (its counts), but SQLite's write-ahead log could not
+    be emptied: its old pages still hold some of it until a later checkpoint."""
+
+    def __init__(self, counts: purge.Counts) -> None:
+        super().__init__("the write-ahead log still holds old pages")
+        self.counts = counts
+
+
+# The run's lock on PostgreSQL (pg_advisory_lock's key): "RETENT" in ASCII.
+RUN_LOCK = 0x52_45_54_45_4E_54
+
+
+@contextmanager
+def only_run() -> Iterator[None]:
+    """Hold the run lock for the whole run, or raise AnotherRun at once: two overlapping
+    runs would each take the other's dossiers as kept, and leave a person they share
+    named. Held by a connection of its own (the batches commit and give theirs back),
+    and released by PostgreSQL if the process dies. SQLite needs none: its batches are
+    written one at a time, each deciding under the database's one write lock."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect() as connection:
+        taken = connection.scalar(select(func.pg_try_advisory_lock(RUN_LOCK)))
+        connection.commit()  # the lock outlives the transaction; the connection holds it
+        if not taken:
+            raise AnotherRun()
+        try:
+            yield
+        finally:
+            connection.scalar(select(func.pg_advisory_unlock(RUN_LOCK)))
+            connection.commit()
+
+
+def _audited(counts: purge.Counts) -> None:
+    """Record a run's committed work in the audit trail, in its transaction: counts only."""
     audit.record(
         "retention.run",
         actor=None,
         object_type="retention",
         object_id=None,
-        dossiers=done.dossiers,
-        persons=done.persons,
-        documents=done.documents,
-        texts=done.texts,
+        dossiers=counts.dossiers,
+        persons=counts.persons,
+        documents=counts.documents,
+        texts=counts.texts,
     )
-    db.session.commit()
-    if done.dossiers:
-        purge.forget_old_pages()
+
+
+def run(
+    on: dt.date, batch: int = BATCH, progress: Callable[[int], None] = lambda n: None
+) -> purge.Counts:
+    """Remove the personal data of every dossier purgeable on the day, a batch per
+    transaction (`progress` hears of each batch's size), then sweep the persons nothing
+    needs any more (purge.sweep). Each transaction that removed something records its
+    counts in the audit trail (a run that stops half-way leaves every committed batch
+    audited); a run that removed nothing records one event with zeros, the evidence that
+    the schedule ran. Raises AnotherRun, having done nothing, while another run is going;
+    OldPagesKept, having done everything else, when SQLite's log could not be emptied."""
+    done = purge.Counts()
+    with only_run():
+        last = 0
+        while True:
+            ids = list(
+                db.session.scalars(
+                    select(Dossier.id)
+                    .where(Dossier.id > last, purgeable(on))
+                    .order_by(Dossier.id)
+                    .limit(batch)
+                )
+            )
+            if not ids:
+                break
+            counts = purge.batch(ids, lambda: purgeable(on))
+            if counts:
+                _audited(counts)
+            db.session.commit()
+            done += counts
+            last = ids[-1]
+            progress(len(ids))
+        swept = purge.Counts(persons=purge.sweep())
+        if swept or not done:
+            _audited(swept)
+        db.session.commit()
+        done += swept
+    # Also after a run that removed nothing: the log may still hold an earlier run's.
+    if not purge.forget_old_pages():
+        raise OldPagesKept(done)
     return done

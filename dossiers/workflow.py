@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import audit, notifications
+from .casework import PURGED, require_not_purged
 from .clock import date_of, now_utc
 from .extensions import db
 from .labels import label
@@ -52,7 +53,7 @@ def _not_purged(dossier: Dossier) -> Iterator[str]:
     # A purged dossier stays closed: reopened and closed again, what it gained meanwhile
     # would never be purged (retention.purgeable takes a dossier once).
     if dossier.purged_at is not None:
-        yield _l("Its personal data was removed after its retention period: open a new dossier.")
+        yield PURGED
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def transition(
         raise Refused(_l("There is no such transition."))
     if actor.role not in rule.roles:
         raise Refused(_l("Only crisis-centre officers move dossiers."))
+    require_not_purged(dossier)
     if dossier.state not in rule.sources:
         raise Refused(
             _l(

@@ -4,10 +4,11 @@ and closed when the test says, with every kind of free text a dossier can hold."
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import time_machine
 from builders import measure_type, new_dossier, officer, org
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from dossiers import (
     casework,
@@ -201,3 +202,47 @@ def snapshot() -> tuple:
 
 def audit_events() -> int:
     return db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+class Paused:
+    """A retention run in a thread of its own, held just before it sends its first
+    statement holding `marker`, until `go_on()` or `seconds` pass: what another
+    transaction does meanwhile races the run's batch (which holds its locks)."""
+
+    def __init__(self, app, day: dt.date, marker: str, seconds: float = 2.0) -> None:
+        self.app, self.day, self.marker, self.seconds = app, day, marker, seconds
+        self.reached, self.release = threading.Event(), threading.Event()
+        self.outcome: object = None
+        self.thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> Paused:
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._hold)
+        self.thread.start()
+        assert self.reached.wait(20), "the run never reached its statement"
+        return self
+
+    def go_on(self) -> None:
+        self.release.set()
+
+    def __exit__(self, *exc) -> None:
+        self.release.set()
+        self.thread.join(30)
+        event.remove(self.engine, "before_cursor_execute", self._hold)
+
+    def _hold(self, conn, cursor, statement, parameters, context, many) -> None:
+        if threading.current_thread() is not self.thread or self.reached.is_set():
+            return
+        if self.marker in statement:
+            self.reached.set()
+            self.release.wait(self.seconds)
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            try:
+                self.outcome = retention.run(self.day)
+            except Exception as error:  # the test reads it
+                self.outcome = error
+            finally:
+                db.session.remove()

@@ -8,6 +8,7 @@ import pytest
 from builders import new_dossier, officer
 from retention_builders import (
     VIP,
+    Paused,
     audit_events,
     noon,
     protected,
@@ -388,3 +389,206 @@ def texts_of(dossier_id: int) -> set[str]:
     for column, where in columns:
         found |= set(db.session.scalars(select(column).where(where)))
     return found
+
+
+# --- Races with a run (PostgreSQL: scripts/with-postgres; SQLite writes one at a time). --
+
+DUE = dt.date(2034, 3, 15)
+PSEUDONYMISING = "DELETE FROM person_name_suffix"  # the batch, its decisions taken
+
+
+def is_sqlite(app) -> bool:
+    with app.app_context():
+        return db.engine.dialect.name == "sqlite"
+
+
+def attempt(work) -> str:
+    """Do the work and commit: "done", or "refused" with the rollback."""
+    try:
+        work()
+        db.session.commit()
+    except Refused:
+        db.session.rollback()
+        return "refused"
+    return "done"
+
+
+def test_linking_a_person_a_run_is_pseudonymising_waits_and_is_refused(app):
+    with app.app_context():
+        person_id = protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 15), name=NAME)
+        person_id = person_id.persons[0].id
+        open_id = protected(dt.date(2025, 1, 6)).id
+    with Paused(app, DUE, PSEUDONYMISING) as run, app.app_context():
+        dossier, person = db.session.get(Dossier, open_id), db.session.get(Person, person_id)
+        linked = attempt(lambda: casework.link_person(dossier, person, officer()))
+        run.go_on()
+    assert run.outcome == purge.Counts(dossiers=1, persons=1, texts=5)
+    with app.app_context():
+        person = db.session.get(Person, person_id)
+        # Without the lock the link went in under the run's decision: "Person N" in an
+        # open dossier. With it, the link waited for the run, then saw the pseudonym.
+        assert (linked, person.name) == ("refused", purge.pseudonym(person_id))
+        assert person not in db.session.get(Dossier, open_id).persons
+        with pytest.raises(Refused, match="add them as a new person"):
+            casework.link_person(db.session.get(Dossier, open_id), person, officer())
+
+
+def test_a_note_added_while_a_batch_purges_its_dossier_waits_and_is_refused(app):
+    with app.app_context():
+        dossier_id = protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 15), name=NAME).id
+    with Paused(app, DUE, PSEUDONYMISING) as run, app.app_context():
+        dossier = db.session.get(Dossier, dossier_id)  # read before the batch commits
+        added = attempt(lambda: casework.add_note(dossier, f"{NAME} called", officer()))
+        run.go_on()
+    assert run.outcome == purge.Counts(dossiers=1, persons=1, texts=5)
+    with app.app_context():
+        assert added == "refused"
+        assert texts_of(dossier_id) == {""}
+
+
+def test_a_second_run_while_one_is_going_does_nothing_and_says_so(app):
+    if is_sqlite(app):
+        pytest.skip("SQLite writes one batch at a time, each deciding alone: no run lock")
+    with app.app_context():
+        protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 15), name=NAME)
+        later = protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 16), name="Marie Dubois").id
+        events = audit_events()
+    runner = app.test_cli_runner()
+    with Paused(app, DUE, PSEUDONYMISING, seconds=20) as run:  # held until go_on()
+        with app.app_context():
+            with pytest.raises(retention.AnotherRun):
+                retention.run(dt.date(2034, 3, 16))
+        with travel(dt.date(2034, 3, 16)):
+            second = runner.invoke(args=["retention", "run"])
+        run.go_on()
+    assert second.exit_code == 75, second.output
+    assert "Another retention run is going: this one changed nothing." in second.output
+    assert run.outcome == purge.Counts(dossiers=1, persons=1, texts=5)
+    with app.app_context():
+        assert db.session.get(Dossier, later).purged_at is None
+        assert audit_events() == events + 1  # the first run's batch, nothing of the others
+        assert run_on(dt.date(2034, 3, 16)).dossiers == 1  # the lock was given back
+
+
+# --- The closing sweep. -----------------------------------------------------------------
+
+
+def test_a_person_a_kept_dossier_needed_is_swept_once_taken_out_of_it(app):
+    with app.app_context():
+        gone = protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 15), name=NAME)
+        shared = gone.persons[0]
+        kept = protected(dt.date(2025, 1, 6), persons=(shared,))
+        assert run_on(DUE).persons == 0  # the open dossier shows them
+        db.session.expire_all()
+        assert shared.name == NAME
+        casework.remove_person(kept, shared, officer())
+        db.session.commit()
+
+        # Nothing is due; the sweep finds the person nothing needs any more.
+        assert run_on(DUE) == purge.Counts(persons=1)
+        db.session.expire_all()
+        assert shared.name == purge.pseudonym(shared.id) and shared.pseudonymised_at
+        assert names.persons_named("Quetzal", 10) == []
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.sequence.desc())).first()
+        assert event.detail_json == {"dossiers": 0, "persons": 1, "documents": 0, "texts": 0}
+        assert run_on(DUE) == purge.Counts()  # and only once
+
+
+def test_the_sweep_heals_a_person_two_purged_dossiers_left_named(app):
+    """What two runs racing without the run lock left: both dossiers purged, each run
+    having seen the other's dossier as kept."""
+    with app.app_context():
+        first = protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 15), name=NAME)
+        shared = first.persons[0]
+        second = protected(dt.date(2023, 3, 1), closed=dt.date(2024, 3, 15), persons=(shared,))
+        for dossier in (first, second):
+            dossier.purged_at = clock.now_utc()
+        db.session.commit()
+
+        assert run_on(DUE).persons == 2  # the shared person and Jan Peeters
+        db.session.expire_all()
+        assert shared.name == purge.pseudonym(shared.id)
+
+
+def test_linking_a_person_the_sweep_is_pseudonymising_waits_and_is_refused(app):
+    with app.app_context():
+        gone = protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 15), name=NAME)
+        shared = gone.persons[0]
+        kept = protected(dt.date(2025, 1, 6), persons=(shared,))
+        other_id, person_id = protected(dt.date(2025, 1, 6), name="Marie Dubois").id, shared.id
+        assert run_on(DUE).persons == 0
+        casework.remove_person(kept, shared, officer())
+        db.session.commit()
+    # Nothing is due: the sweep alone decides, in a transaction that wrote nothing yet.
+    with Paused(app, DUE, PSEUDONYMISING) as run, app.app_context():
+        dossier, person = db.session.get(Dossier, other_id), db.session.get(Person, person_id)
+        linked = attempt(lambda: casework.link_person(dossier, person, officer()))
+        run.go_on()
+    assert run.outcome == purge.Counts(persons=1)
+    with app.app_context():
+        person = db.session.get(Person, person_id)
+        assert (linked, person.name) == ("refused", purge.pseudonym(person_id))
+
+
+def test_a_person_taken_out_of_an_open_dossier_is_kept_until_that_dossier_goes(app):
+    """Not swept while their dossier is open: its history names them, and a person no
+    purged dossier ever named has no retention period running yet."""
+    with app.app_context():
+        dossier = protected(dt.date(2025, 1, 6))
+        left = casework.add_new_person(dossier, name=NAME, function="Judge", actor=officer())
+        casework.remove_person(dossier, left, officer())
+        db.session.commit()
+        assert run_on(DUE) == purge.Counts()
+        db.session.expire_all()
+        assert left.name == NAME
+
+        with clock.as_of(noon(dt.date(2025, 6, 2))):
+            workflow.transition(dossier, "close", officer(), "Calm")
+            db.session.commit()
+        assert run_on(dt.date(2035, 6, 2)).persons == 2
+        db.session.expire_all()
+        assert left.name == purge.pseudonym(left.id)
+
+
+# --- The run's audit: one event per committed transaction. ------------------------------
+
+
+def test_each_committed_batch_is_audited_in_its_own_transaction(app, monkeypatch):
+    with app.app_context():
+        for n in range(3):
+            protected(dt.date(2023, 2, 1), closed=dt.date(2024, 3, 15), name=f"Person {n}a")
+        whole = purge.batch
+        calls = []
+
+        def stops_at_the_third(ids, still_due):
+            calls.append(ids)
+            if len(calls) == 3:
+                raise RuntimeError("the machine stops")
+            return whole(ids, still_due)
+
+        monkeypatch.setattr(purge, "batch", stops_at_the_third)
+        with travel(DUE), pytest.raises(RuntimeError):
+            retention.run(clock.today(), batch=1)
+        db.session.rollback()
+        one = {"dossiers": 1, "persons": 1, "documents": 0, "texts": 5}
+        assert [e.detail_json for e in runs()] == [one, one]
+        assert purged() == 2
+
+        monkeypatch.setattr(purge, "batch", whole)
+        assert run_on(DUE) == purge.Counts(dossiers=1, persons=1, texts=5)
+        assert [e.detail_json for e in runs()] == [one, one, one]
+        assert purged() == 3 and audit.verify().intact
+
+
+def runs() -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "retention.run")
+            .order_by(AuditEvent.sequence)
+        )
+    )
+
+
+def purged() -> int:
+    return len(db.session.scalars(select(Dossier.id).where(Dossier.purged_at.is_not(None))).all())

@@ -55,3 +55,26 @@ def _raw_secret() -> str:
         return connection.execute(
             text("SELECT totp_secret FROM user_account WHERE email = 'old@test.example'")
         ).scalar_one()
+
+
+def test_the_upgrade_marks_the_persons_a_retention_run_already_pseudonymised(app):
+    with app.app_context():
+        db.drop_all()
+        upgrade(revision="0026")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO person (id, version, name, function, created_at) VALUES "
+                    "(5, 2, 'Person 5', '', :now), (6, 1, 'Person 7', '', :now), "
+                    "(7, 1, 'Jan Peeters', 'Mayor', :now)"
+                ),
+                {"now": dt.datetime(2026, 1, 1)},
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            marked = connection.execute(
+                text("SELECT id FROM person WHERE pseudonymised_at IS NOT NULL")
+            ).scalars()
+            assert list(marked) == [5]
+        downgrade(revision="0026")
+        upgrade()
