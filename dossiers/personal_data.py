@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, and_, exists, or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, exists, func, or_, select, union
 
 from .models import (
     AccountToken,
@@ -65,6 +65,10 @@ class Naming:
     dossier: Any
     where: ColumnElement[bool] | None = None
     shown: bool = True
+    # `where`, as asked by dossier: SQLite keeps no statistics and would read the audit
+    # trail by action (every person event, at every batch of a run) rather than by the
+    # dossier; a condition on lower(action) leaves it the dossier's index.
+    where_by_dossier: ColumnElement[bool] | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         return [] if self.where is None else [self.where]
@@ -81,6 +85,9 @@ NAMINGS = (
         AuditEvent.dossier_id,
         and_(AuditEvent.action.in_(PERSON_EVENTS), AuditEvent.object_type == "person"),
         shown=False,
+        where_by_dossier=and_(
+            func.lower(AuditEvent.action).in_(PERSON_EVENTS), AuditEvent.object_type == "person"
+        ),
     ),
 )
 
@@ -88,9 +95,13 @@ NAMINGS = (
 def named_by(dossier_ids: Any) -> CompoundSelect:
     """Everyone these dossiers (ids, or a select of them) name or once named: their
     persons, those their measures and assessments are for, those taken out of them."""
-    return union(
-        *(select(n.person).where(n.dossier.in_(dossier_ids), *n.conditions()) for n in NAMINGS)
-    )
+    return union(*(_by_dossier(n, n.dossier.in_(dossier_ids)) for n in NAMINGS))
+
+
+def _by_dossier(naming: Naming, dossiers: ColumnElement[bool]) -> Select:
+    if naming.where_by_dossier is not None:
+        return select(naming.person).where(dossiers, naming.where_by_dossier)
+    return select(naming.person).where(dossiers, *naming.conditions())
 
 
 def dossiers_naming(person_id: int) -> CompoundSelect:

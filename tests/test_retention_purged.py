@@ -313,3 +313,20 @@ def test_a_retention_period_from_the_environment_is_read_as_years(tmp_path, monk
     url = f"sqlite:///{tmp_path / 'any.db'}"
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
     assert (app.config["RETENTION_TP_YEARS"], app.config["RETENTION_VIP_YEARS"]) == (7, 2)
+
+
+def test_a_batch_finds_the_persons_its_dossiers_named_by_the_dossier_index(app):
+    """A run asks, at every batch, whom its dossiers named: through the dossiers' index,
+    not every person event of the audit trail (which grows with the years)."""
+    from sqlalchemy import text as sql
+
+    from dossiers.personal_data import named_by
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's planner, which keeps no statistics, is the one to steer")
+        batch = list(range(1, 501))  # a batch of a run
+        compiled = named_by(batch).compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = [row[3] for row in db.session.execute(sql(f"EXPLAIN QUERY PLAN {compiled}"))]
+    [audit] = [step for step in plan if "audit_event" in step]
+    assert "ix_audit_event_dossier_at" in audit, plan
