@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from . import audit, notifications
-from .accounts import check_password_strength, forget_links, replace_password
+from .accounts import check_new_password, forget_links, replace_password
 from .auth import end_all_sessions, normalise_email, token_hash
 from .clock import now_utc
 from .extensions import db
@@ -127,9 +127,7 @@ def set_password(link: AccountToken, *, new: str, confirmation: str) -> User:
     """The holder of the link chooses their password; the link is used up, every open
     session of the account ends, and a reset is confirmed by mail."""
     user = link.user
-    check_password_strength(new, user.email, user.full_name, field="new_password")
-    if new != confirmation:
-        raise Refused(_l("The two new passwords are not the same."), "confirmation")
+    check_new_password(user, new, confirmation)
     # Claimed with the row's own conditions: of two submissions racing, or a submission
     # and a newer link, one wins.
     now = now_utc()

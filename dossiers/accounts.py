@@ -51,6 +51,14 @@ def check_password_strength(password: str, *context: str, field: str = "password
         raise Refused(_l("This password is too easy to guess; use more unrelated words."), field)
 
 
+def check_new_password(user: User, new: str, confirmation: str) -> None:
+    """A password its holder chooses: strong enough (next to the form's new_password)
+    and typed the same twice."""
+    check_password_strength(new, user.email, user.full_name, field="new_password")
+    if new != confirmation:
+        raise Refused(_l("The two new passwords are not the same."), "confirmation")
+
+
 @cache
 def _common_passwords() -> frozenset[str]:
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
@@ -162,9 +170,7 @@ def change_password(user: User, *, current: str, new: str, confirmation: str) ->
         raise Refused(WRONG_CURRENT_PASSWORD, "current_password")
     if new == current:
         raise Refused(_l("Choose a new password, not your current one."), "new_password")
-    check_password_strength(new, user.email, user.full_name, field="new_password")
-    if new != confirmation:
-        raise Refused(_l("The two new passwords are not the same."), "confirmation")
+    check_new_password(user, new, confirmation)
     first = user.must_change_password
     replace_password(user, new, own=True)
     end_other_sessions(user)

@@ -131,25 +131,6 @@ class EnrolmentCodeForm(Form):
     )
 
 
-class PasswordChangeForm(Form):
-    # The rules for a new password are the domain's (accounts.change_password).
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(REQUIRED), Length(max=256)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    new_password = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(REQUIRED), Length(max=256)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirmation = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(REQUIRED), Length(max=256)],
-        render_kw={"autocomplete": "new-password"},
-    )
-
-
 class ChosenPasswordForm(Form):
     """A password chosen through a mailed link: the link stands for the current one."""
 
@@ -162,6 +143,15 @@ class ChosenPasswordForm(Form):
         _l("New password again"),
         validators=[DataRequired(REQUIRED), Length(max=256)],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordChangeForm(ChosenPasswordForm):
+    # The rules for a new password are the domain's (accounts.change_password).
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
