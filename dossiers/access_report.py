@@ -38,6 +38,10 @@ from .refusals import Refused
 # Reads of an event's overview, which list its delegations' persons by name.
 EVENT_READS = ("event.view", "measure.view")
 
+# The events on the person: their dossiers' history of them and the reports on them, and
+# each search that showed them (casework.record_search).
+ON_THE_PERSON = (*PERSON_EVENTS, "person.search")
+
 NEWEST_FIRST = (Key(AuditEvent.at, descending=True), Key(AuditEvent.sequence, descending=True))
 
 
@@ -145,7 +149,7 @@ def _of(subject: Subject) -> ColumnElement[bool]:
     if subject.person_id is not None:
         which.append(
             and_(
-                AuditEvent.action.in_(PERSON_EVENTS),
+                AuditEvent.action.in_(ON_THE_PERSON),
                 AuditEvent.object_type == "person",
                 AuditEvent.object_id == subject.person_id,
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -244,15 +245,28 @@ def find_persons(dossier: Dossier, text: str, actor: User, limit: int = 20) -> F
     )
     for person_id, reference, opened_on in rows:
         latest[person_id] = (reference, opened_on.year)  # the last one read is the latest
-    audit.record(
-        "person.search",
-        actor=actor,
-        object_type="person",
-        object_id=None,
-        dossier=dossier,
-        results=len(shown),
-    )
+    record_search(shown, actor, dossier=dossier)
     return Found(shown, len(found) > limit, latest)
+
+
+def record_search(
+    shown: list[Person], actor: User, dossier: Dossier | None = None, event_id: int | None = None
+) -> None:
+    """Record a search for known persons by name, from a dossier or an event's delegation
+    list, as a read of each person it showed (their access report lists it); one that
+    showed nobody as one search."""
+    where: dict[str, Any] = {} if event_id is None else {"event_id": event_id}
+    person_ids: list[int | None] = [*sorted({p.id for p in shown})] or [None]
+    for person_id in person_ids:
+        audit.record(
+            "person.search",
+            actor=actor,
+            object_type="person",
+            object_id=person_id,
+            dossier=dossier,
+            results=len(shown),
+            **where,
+        )
 
 
 def person_links(dossier: Dossier) -> dict[int, DossierPerson]:

@@ -36,7 +36,7 @@ from wtforms.validators import (
 
 from .access import REFERENCE
 from .clock import day
-from .inputs import FIRST_DAY, LAST_DAY, identifier, within_days
+from .inputs import FIRST_DAY, LAST_DAY, identifier, shows_nothing, within_days
 from .labels import LEVELS, choices, options
 from .models import (
     AssessmentSource,
@@ -99,11 +99,24 @@ def _wtforms_catalogue(locale: str) -> support.NullTranslations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
+def _empty_if_nothing_shows(value: object) -> object:
+    return "" if isinstance(value, str) and value and shows_nothing(value) else value
+
+
 class Form(FlaskForm):
     """A FlaskForm whose WTForms messages come from a catalogue read once per language
-    and process; Flask-WTF reads it from disk again on every request."""
+    and process; Flask-WTF reads it from disk again on every request. Every text field
+    takes a text that shows nothing (only invisible marks) as no text: a required one
+    refuses it, as it refuses spaces."""
 
     class Meta(FlaskForm.Meta):
+        def bind_field(self, form, unbound_field, options):  # type: ignore[no-untyped-def]
+            field_class = unbound_field.field_class
+            if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
+                filters = (_empty_if_nothing_shows, *unbound_field.kwargs.get("filters", ()))
+                return unbound_field.bind(form=form, filters=filters, **options)
+            return super().bind_field(form, unbound_field, options)
+
         def get_translations(self, form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)

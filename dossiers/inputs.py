@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
@@ -63,6 +64,13 @@ _UNTYPED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-
 def has_control_characters(text: str) -> bool:
     """Whether a free text holds a character no one types (see _UNTYPED)."""
     return _UNTYPED.search(text) is not None
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether a text holds no letter, digit, punctuation or symbol: only spaces, line
+    breaks and marks that show nothing (a zero-width space, a joiner), which str.strip()
+    keeps and a required field would take for an answer."""
+    return not any(unicodedata.category(c)[0] in "LNPS" for c in text)
 
 
 # The views that take a file, and the body each accepts; every other request is held

@@ -44,18 +44,26 @@ BATCH = 500  # dossiers per transaction: a run holds no lock for long, and resum
 # whole years, and a 0 (or a sign typed by mistake) would purge every closed dossier at
 # the next run. The centre's own rules set the real periods; this only catches a typo.
 MIN_YEARS = 1
+# The longest: a hundred years outlives anyone a dossier names ("keep for ever" is a legal
+# hold); more would only carry the day's arithmetic past the calendar's last year.
+MAX_YEARS = 100
 
 
 def check_settings(config: Any) -> None:
-    """Refuse to start unless both retention periods are whole numbers of years, at least
-    MIN_YEARS; keep them as numbers."""
+    """Refuse to start unless both retention periods are whole numbers of years from
+    MIN_YEARS to MAX_YEARS; keep them as numbers."""
     for name in ("RETENTION_TP_YEARS", "RETENTION_VIP_YEARS"):
         value = config.get(name)
         text = str(value).strip()
-        if isinstance(value, bool) or not text.isdecimal() or int(text) < MIN_YEARS:
+        if (
+            isinstance(value, bool)
+            or not (text.isascii() and text.isdecimal())
+            or not MIN_YEARS <= int(text) <= MAX_YEARS
+        ):
             raise RuntimeError(
-                f"{name} must be a whole number of years, at least {MIN_YEARS}, not {value!r}: "
-                "a retention run removes the personal data of every dossier closed longer ago"
+                f"{name} must be a whole number of years from {MIN_YEARS} to {MAX_YEARS}, "
+                f"not {value!r}: a retention run removes the personal data of every dossier "
+                "closed longer ago"
             )
         config[name] = int(text)
 

@@ -285,3 +285,98 @@ def test_a_persons_events_are_read_from_the_index_of_actions_and_objects(app, lo
     if sqlite:  # PostgreSQL needs a bitmap scan for an OR, which plan_of forbids
         events = plan_of(app, login, "admin", url, "ORDER BY audit_event.at DESC")
         assert "MULTI-INDEX OR" in events and "ix_audit_event_action_object" in events, events
+
+
+# Every page of one dossier shows its title and persons: each is a read of it.
+DOSSIER_PAGES = (
+    "persons",
+    "persons/{person}/edit",
+    "assessments/new",
+    "assessments/{assessment}/edit",
+    "assessments/{assessment}/withdraw",
+    "measures/new",
+    "measures/{measure}/edit",
+    "measures/{measure}/withdraw",
+    "hand-over",
+    "legal-hold",
+    "documents/new",
+)
+
+
+def test_each_page_of_a_dossier_is_a_read_its_persons_report_lists(app, login):
+    with app.app_context():
+        dossier = dossier_in(DossierState.MEASURES_DECIDED)
+        reference, person_id = dossier.reference, dossier.persons[0].id
+        ids = {
+            "person": person_id,
+            "assessment": dossier.assessments[0].id,
+            "measure": dossier.measures[0].id,
+        }
+    officer_session = login("officer")
+    for page in DOSSIER_PAGES:
+        shown = officer_session.get(f"/dossiers/{reference}/{page.format(**ids)}")
+        assert shown.status_code == 200 and "Mayor threatened" in shown.text, page
+    refused = officer_session.post(f"/dossiers/{reference}/hand-over", data={})
+    assert refused.status_code == 200  # a refused form shows the dossier again: a read too
+    with app.app_context():
+        views = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "dossier.view")
+        ).all()
+        pages = [json.loads(v.detail).get("page") for v in views]
+    assert len(pages) == len(DOSSIER_PAGES) + 1
+    assert pages.count("casework.hand_over") == 2 and "dossiers.legal_hold" in pages
+
+    rows = whats(login("admin").get(f"{REPORT}?person={person_id}").text)
+    read = ("Officer officer@test.example", "Dossier read", reference)
+    assert rows.count(read) == len(DOSSIER_PAGES) + 1
+
+
+def test_a_search_that_showed_a_person_is_in_their_report(app, login):
+    from dossiers.models import Event, EventKind
+
+    with app.app_context():
+        theirs = with_person(new_dossier(), name="Jan Peeters")
+        searched_from = new_dossier()
+        summit = Event(
+            name="European Council",
+            kind=EventKind.EUROPEAN_SUMMIT,
+            start_date=dt.date(2026, 6, 25),
+            end_date=dt.date(2026, 6, 26),
+            place="Brussels",
+            host="",
+        )
+        db.session.add(summit)
+        db.session.commit()
+        person_id, reference = theirs.persons[0].id, searched_from.reference
+        summit_id = summit.id
+    officer_session = login("officer")
+    found = officer_session.get(f"/dossiers/{reference}/persons?q=Peeters")
+    assert "Jan Peeters" in found.text
+    nobody = officer_session.get(f"/dossiers/{reference}/persons?q=Nobodyatall")
+    assert "Jan Peeters" not in nobody.text
+    listing = "name,country,function,category,arrival,departure\nJan Peeters,Belgium,x,other,,\n"
+    preview = officer_session.post(
+        f"/events/{summit_id}/delegations/new",
+        data={"title": "Belgium", "listing": listing},
+        content_type="multipart/form-data",
+    )
+    assert "the same as Jan Peeters" in preview.text  # with their function and country
+
+    rows = whats(login("admin").get(f"{REPORT}?person={person_id}").text)
+    searched = [row for row in rows if row[1] == "Persons searched"]
+    assert searched == [
+        ("Officer officer@test.example", "Persons searched", ""),  # the delegation's list
+        ("Officer officer@test.example", "Persons searched", reference),
+    ]
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "person.search")
+            .order_by(AuditEvent.sequence)
+        ).all()
+        details = [(e.object_id, json.loads(e.detail)) for e in events]
+    assert details == [
+        (person_id, {"results": 1}),
+        (None, {"results": 0}),  # a search that showed nobody is still recorded
+        (person_id, {"results": 1, "event_id": summit_id}),
+    ]

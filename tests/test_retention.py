@@ -256,14 +256,16 @@ def test_the_hold_form_refuses_an_empty_reason_next_to_the_field(app, login):
     officer_ = login("officer")
     url = f"/dossiers/{reference}/legal-hold"
 
-    refused = officer_.post(url, data={"reason": "  ", "version": version})
-    assert refused.status_code == 200
-    assert re.search(
-        r'<textarea[^>]*aria-describedby="reason-error"[^>]*aria-invalid="true"', refused.text
-    )
-    assert re.search(r'id="reason-error">Give the reason for the legal hold\.<', refused.text)
-    with app.app_context():
-        assert db.session.get(Dossier, dossier.id).legal_hold_at is None
+    # Spaces, or marks that show nothing (zero-width space, word joiner, joiner): no reason.
+    for blank in ("  ", "\u200b\u200b", "\u2060\n\u200d"):
+        refused = officer_.post(url, data={"reason": blank, "version": version})
+        assert refused.status_code == 200
+        assert re.search(
+            r'<textarea[^>]*aria-describedby="reason-error"[^>]*aria-invalid="true"', refused.text
+        )
+        assert re.search(r'id="reason-error">Give the reason for the legal hold\.<', refused.text)
+        with app.app_context():
+            assert db.session.get(Dossier, dossier.id).legal_hold_at is None
 
     placed = officer_.post(url, data={"reason": "Court case 2024/118", "version": version})
     assert placed.status_code == 302

@@ -296,8 +296,12 @@ def test_emptying_the_log_tries_again_while_a_reader_finishes(app):
 # --- The retention periods' settings. ----------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [0, -2, "0", "", "ten", "1.5", True])
-def test_a_retention_period_below_a_year_stops_the_start(value, tmp_path, monkeypatch):
+@pytest.mark.parametrize("value", [0, -2, "0", "", "ten", "1.5", True, 101, "9999", "\u0661\u0660"])
+def test_a_retention_period_outside_a_year_to_a_century_stops_the_start(
+    value, tmp_path, monkeypatch
+):
+    """A typo of 0 would purge every closed dossier; one of 9999 would fail every closed
+    dossier's page (a date past the calendar's last year)."""
     url = f"sqlite:///{tmp_path / 'any.db'}"
     with pytest.raises(RuntimeError, match="RETENTION_VIP_YEARS must be a whole number"):
         create_app(
@@ -310,9 +314,13 @@ def test_a_retention_period_below_a_year_stops_the_start(value, tmp_path, monkey
 
 def test_a_retention_period_from_the_environment_is_read_as_years(tmp_path, monkeypatch):
     monkeypatch.setenv("RETENTION_TP_YEARS", " 7 ")
+    monkeypatch.setenv("RETENTION_VIP_YEARS", "100")
     url = f"sqlite:///{tmp_path / 'any.db'}"
     app = create_app({"CONFIG_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url})
-    assert (app.config["RETENTION_TP_YEARS"], app.config["RETENTION_VIP_YEARS"]) == (7, 2)
+    assert (app.config["RETENTION_TP_YEARS"], app.config["RETENTION_VIP_YEARS"]) == (7, 100)
+    with app.app_context():  # the longest period from the last day a form accepts
+        assert retention.add_years(dt.date(2199, 12, 31), 100) == dt.date(2299, 12, 31)
+        assert retention.latest_start(dt.date(1900, 1, 1), 100) == dt.date(1800, 1, 1)
 
 
 def test_a_batch_finds_the_persons_its_dossiers_named_by_the_dossier_index(app):

@@ -6,12 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash
+from flask import flash, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from .. import audit
 from ..extensions import db
 from ..labels import measure_type_name, options
-from ..models import EventKind, Measure, MeasureType, Organisation
+from ..models import Dossier, EventKind, Measure, MeasureType, Organisation
 from ..reference import active_measure_types, partner_organisations
 from ..refusals import Refused
 
@@ -33,6 +35,22 @@ def measure_choices(
         [("", _("Choose a partner"))] + [(i, o.name) for i, o in partners.items()]
     )
     return types, partners
+
+
+def dossier_page(template: str, dossier: Dossier, **context: Any) -> str:
+    """A page of one dossier other than its own (a form over it, its persons): it shows
+    the dossier's title and persons, so it is recorded as a read of the dossier as the
+    dossier's page is, and the access report lists whoever saw it."""
+    audit.record(
+        "dossier.view",
+        actor=current_user,
+        object_type="dossier",
+        object_id=dossier.id,
+        dossier=dossier,
+        page=request.endpoint,
+    )
+    audit.commit_read()
+    return render_template(template, dossier=dossier, **context)
 
 
 def event_fields(form: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -48,7 +48,7 @@ from ..models import (
     VipCategory,
 )
 from ..refusals import Refused
-from . import commit, event_fields, measure_choices, reason_read
+from . import commit, dossier_page, event_fields, measure_choices, reason_read
 
 bp = Blueprint("casework", __name__, url_prefix="/dossiers/<reference>")
 
@@ -100,9 +100,9 @@ def persons(reference: str):
         form=form,
     ):
         return _back(dossier)
-    return render_template(
+    return dossier_page(
         "casework/persons.html",
-        dossier=dossier,
+        dossier,
         form=form,
         search=search,
         found=found,
@@ -131,7 +131,7 @@ def edit_person(reference: str, person_id: int):
 
     if form.validate_on_submit() and commit(save, _("Person saved."), field=form.name, form=form):
         return _back(dossier)
-    return render_template("casework/person_edit.html", dossier=dossier, form=form, person=person)
+    return dossier_page("casework/person_edit.html", dossier, form=form, person=person)
 
 
 @bp.post("/persons/link")
@@ -190,7 +190,7 @@ def new_assessment(reference: str):
         form=form,
     ):
         return _back(dossier)
-    return render_template("casework/assessment.html", dossier=dossier, form=form)
+    return dossier_page("casework/assessment.html", dossier, form=form)
 
 
 @bp.route("/assessments/<int:assessment_id>/edit", methods=["GET", "POST"])
@@ -214,9 +214,7 @@ def edit_assessment(reference: str, assessment_id: int):
         correct, _("Assessment corrected."), field=form.level, form=form
     ):
         return _back(dossier)
-    return render_template(
-        "casework/assessment.html", dossier=dossier, form=form, assessment=assessment
-    )
+    return dossier_page("casework/assessment.html", dossier, form=form, assessment=assessment)
 
 
 @bp.route("/assessments/<int:assessment_id>/withdraw", methods=["GET", "POST"])
@@ -243,7 +241,7 @@ def _withdraw(dossier: Dossier, entry, withdraw, done: str):
 
     if form.validate_on_submit() and commit(work, done, field=form.reason, form=form):
         return _back(dossier)
-    return render_template("casework/withdraw.html", dossier=dossier, form=form, entry=entry)
+    return dossier_page("casework/withdraw.html", dossier, form=form, entry=entry)
 
 
 def _event_choices(dossier: Dossier) -> list[SelectChoice]:
@@ -280,7 +278,7 @@ def event(reference: str):
 
     if submitted.validate_on_submit() and commit(set_event, _("Event set."), field=choose.event_id):
         return _back(dossier)
-    return render_template("casework/event.html", dossier=dossier, choose=choose, create=create)
+    return dossier_page("casework/event.html", dossier, choose=choose, create=create)
 
 
 @bp.route("/approval", methods=["GET", "POST"])
@@ -304,7 +302,7 @@ def approval(reference: str):
         record, _("Approval recorded."), field=form.approval_reference, form=form
     ):
         return _back(dossier)
-    return render_template("casework/approval.html", dossier=dossier, form=form)
+    return dossier_page("casework/approval.html", dossier, form=form)
 
 
 def _measure_fields(
@@ -343,7 +341,7 @@ def new_measure(reference: str):
         form=form,
     ):
         return _back(dossier)
-    return render_template("casework/measure.html", dossier=dossier, form=form)
+    return dossier_page("casework/measure.html", dossier, form=form)
 
 
 @bp.post("/measures/<int:measure_id>/lift")
@@ -386,7 +384,7 @@ def edit_measure(reference: str, measure_id: int):
         correct, _("Measure corrected."), field=form.measure_type_id, form=form
     ):
         return _back(dossier)
-    return render_template("casework/measure.html", dossier=dossier, form=form, measure=measure)
+    return dossier_page("casework/measure.html", dossier, form=form, measure=measure)
 
 
 @bp.route("/measures/<int:measure_id>/withdraw", methods=["GET", "POST"])
@@ -423,7 +421,7 @@ def hand_over(reference: str):
         hand, _("Dossier handed over."), field=form.officer_id, form=form
     ):
         return _back(dossier)
-    return render_template("casework/hand_over.html", dossier=dossier, form=form)
+    return dossier_page("casework/hand_over.html", dossier, form=form)
 
 
 @bp.post("/notes")
@@ -459,9 +457,7 @@ def add_document(reference: str):
             return redirect(
                 url_for("dossiers.detail", reference=dossier.reference, _anchor="documents-heading")
             )
-    return render_template(
-        "casework/document.html", dossier=dossier, form=form, accepted=documents.ACCEPTED
-    )
+    return dossier_page("casework/document.html", dossier, form=form, accepted=documents.ACCEPTED)
 
 
 @bp.get("/documents/<int:document_id>")

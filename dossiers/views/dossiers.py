@@ -28,7 +28,7 @@ from ..listings import (
     dossier_list,
 )
 from ..models import DossierKind, DossierState, ThreatGround
-from . import commit, reason_read
+from . import commit, dossier_page, reason_read
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 
@@ -233,4 +233,4 @@ def _hold(reference: str, lifting: bool):
         return redirect(
             url_for("dossiers.detail", reference=dossier.reference, _anchor="retention-heading")
         )
-    return render_template("dossiers/legal_hold.html", dossier=dossier, form=form, lifting=lifting)
+    return dossier_page("dossiers/legal_hold.html", dossier, form=form, lifting=lifting)

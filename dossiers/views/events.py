@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import audit, delegations, events, keyset, measures, workflow
+from .. import audit, casework, delegations, events, keyset, measures, workflow
 from ..clock import today
 from ..extensions import db
 from ..forms import (
@@ -188,6 +188,11 @@ def new_delegation(event_id: int):
                         "success",
                     )
                     return redirect(url_for("events.detail", event_id=event.id))
+    if shown := [person for row in reading.rows for person in row.candidates] if reading else []:
+        # The preview shows each known person of a listed name with their function and
+        # country: a search, read person by person.
+        casework.record_search(shown, current_user, event_id=event.id)
+        audit.commit_read()
     return render_template(
         "events/delegation.html",
         event=event,
