@@ -23,10 +23,10 @@ from .models import (
     Measure,
     MeasureMessage,
     ThreatAssessment,
-    is_open_message,
     is_review_due,
     is_unacknowledged,
     latest_assessment,
+    waits_for_an_officer,
 )
 
 
@@ -123,6 +123,9 @@ def workload(on: dt.date) -> dict[str, Workload]:
         ),
         "reviews": select(Dossier.id).where(is_review_due(on)),
         "unacknowledged": select(Measure.id).where(is_unacknowledged()),
-        "messages": select(MeasureMessage.id).where(is_open_message()),
+        "messages": select(MeasureMessage.id)
+        .join(Measure, Measure.id == MeasureMessage.measure_id)
+        .join(Dossier, Dossier.id == Measure.dossier_id)
+        .where(waits_for_an_officer()),
     }
     return {name: Workload(*count(query, DASHBOARD_COUNT_CAP)) for name, query in waiting.items()}

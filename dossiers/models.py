@@ -781,6 +781,16 @@ def is_open_message():
     return MeasureMessage.handled_at.is_(None)
 
 
+def waits_for_an_officer():
+    """A partner's message an officer still has to deal with: open, on a dossier still
+    open (closing ended the dossier's measures; what was said stays in its timeline). The
+    dashboard's list and count and the lead officer's digest; the query joins the
+    message's measure and dossier."""
+    from sqlalchemy import and_
+
+    return and_(is_open_message(), is_open_dossier())
+
+
 class Transition(Model):
     __tablename__ = "transition"
 

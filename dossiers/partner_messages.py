@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from . import audit, notifications
 from .access import can_update_measure
@@ -19,7 +19,14 @@ from .casework import require_not_purged
 from .clock import now_utc
 from .extensions import db
 from .inputs import has_control_characters
-from .models import Dossier, Measure, MeasureMessage, MeasureMessageKind, User, is_open_message
+from .models import (
+    Dossier,
+    Measure,
+    MeasureMessage,
+    MeasureMessageKind,
+    User,
+    waits_for_an_officer,
+)
 from .refusals import Refused
 
 REASON_MAX = 2000
@@ -105,16 +112,19 @@ def mark_handled(dossier: Dossier, message: MeasureMessage, actor: User) -> None
 
 
 def open_messages(limit: int) -> list[MeasureMessage]:
-    """The messages no officer has dealt with yet, the oldest first, each with its
-    dossier and service (read with it: one query whatever the number)."""
+    """The messages waiting for an officer (models.waits_for_an_officer), the oldest
+    first, each with its dossier and service (read with it: one query whatever the
+    number)."""
     return list(
         db.session.scalars(
             select(MeasureMessage)
+            .join(MeasureMessage.measure)
+            .join(Measure.dossier)
             .options(
-                joinedload(MeasureMessage.measure).joinedload(Measure.dossier),
+                contains_eager(MeasureMessage.measure).contains_eager(Measure.dossier),
                 joinedload(MeasureMessage.organisation),
             )
-            .where(is_open_message())
+            .where(waits_for_an_officer())
             .order_by(MeasureMessage.created_at, MeasureMessage.id)
             .limit(limit)
         )

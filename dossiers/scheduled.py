@@ -52,6 +52,7 @@ from .models import (
     is_review_due,
     is_unacknowledged,
     put_to_service_at,
+    waits_for_an_officer,
 )
 
 # Threat reviews due and measures ending within this many days are in the digest.
@@ -269,7 +270,7 @@ def _sections(today: dt.date) -> Iterator[tuple[str, Iterable[Any]]]:
         select(lead, reference, MeasureMessage.created_at)
         .join(Measure, Measure.id == MeasureMessage.measure_id)
         .join(Dossier, Dossier.id == Measure.dossier_id)
-        .where(is_open_dossier(), is_open_message())
+        .where(waits_for_an_officer())
         .order_by(MeasureMessage.created_at, MeasureMessage.id)
     )
     yield "messages", ((a, b, date_of(at)) for a, b, at in messages)

@@ -20,6 +20,7 @@ from dossiers.clock import today
 from dossiers.extensions import db
 from dossiers.models import (
     AuditEvent,
+    Dossier,
     DossierKind,
     DossierState,
     MeasureMessage,
@@ -222,6 +223,35 @@ def test_dealt_with_takes_it_off_the_dashboard_once(app, login, decided):
         assert handled.dossier.reference == reference
     # The partner sees that it was dealt with.
     assert "dealt with on" in login("partner").get(f"/measures/{measure_id}").text
+
+
+def test_a_message_on_a_dossier_closed_since_leaves_the_dashboard_as_the_digest(
+    app, login, decided
+):
+    """Closing ended the dossier's measures: a message on one waits for nobody any more,
+    on the dashboard (list and count) as in the lead officer's digest."""
+    from dossiers import scheduled, workflow
+
+    reference, measure_id = decided
+    send(login("partner"), measure_id, "question", "Who do we call at night?")
+    officer_session = login("officer")
+    messages = section(
+        officer_session.get("/dashboard/").text, "Messages from partners", "Dossiers needing action"
+    )
+    assert f'href="/dossiers/{reference}#measure-{measure_id}"' in messages
+    assert '<span class="badge bg-danger">1</span>' in messages
+    with app.app_context():
+        dossier = db.session.scalars(select(Dossier).where(Dossier.reference == reference)).one()
+        workflow.transition(dossier, "close", officer(), "Threat gone")
+        db.session.commit()
+    messages = section(
+        officer_session.get("/dashboard/").text, "Messages from partners", "Dossiers needing action"
+    )
+    assert reference not in messages and "No message from a partner waits." in messages
+    assert '<span class="badge bg-secondary">0</span>' in messages
+    with app.app_context():
+        digest = dict(scheduled._sections(today()))
+        assert list(digest["messages"]) == []
 
 
 @pytest.mark.parametrize("duty", ["duty@nccn.example", ""])
