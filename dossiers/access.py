@@ -103,6 +103,7 @@ POLICY: dict[str, frozenset[Role] | frozenset[Role | str]] = {
     "casework.hand_over": DOSSIER_ROLES,
     "casework.add_document": DOSSIER_ROLES,
     "casework.document": DOSSIER_ROLES,
+    "casework.withdraw_document": DOSSIER_ROLES,
     "casework.add_note": DOSSIER_ROLES,
     "casework.edit_assessment": DOSSIER_ROLES,
     "casework.withdraw_assessment": DOSSIER_ROLES,

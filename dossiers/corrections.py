@@ -135,7 +135,7 @@ def withdraw_assessment(assessment: ThreatAssessment, reason: str, actor: User) 
     if assessment.withdrawn:
         raise Refused(_l("This assessment is already withdrawn."))
     assessment.withdrawn_at = now_utc()
-    assessment.withdrawal_reason = _reason(reason)
+    assessment.withdrawal_reason = why_withdrawn(reason)
     db.session.flush()
     audit.record(
         "assessment.withdraw",
@@ -219,7 +219,7 @@ def withdraw_measure(measure: Measure, reason: str, actor: User) -> None:
     previous = measure.status
     measure.status = MeasureStatus.WITHDRAWN
     measure.withdrawn_at = measure.updated_at = now_utc()
-    measure.withdrawal_reason = _reason(reason)
+    measure.withdrawal_reason = why_withdrawn(reason)
     db.session.flush()
     notifications.notify_partner(measure, "measure.withdrawn")
     audit.record(
@@ -233,7 +233,8 @@ def withdraw_measure(measure: Measure, reason: str, actor: User) -> None:
     )
 
 
-def _reason(reason: str) -> str:
+def why_withdrawn(reason: str) -> str:
+    """The reason a wrong entry is withdrawn: required."""
     if not reason.strip():
         raise Refused(_l("Say why it is withdrawn."), "reason")
     return reason.strip()

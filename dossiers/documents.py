@@ -23,10 +23,13 @@ from typing import IO, Protocol
 
 import filetype
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
+from sqlalchemy.orm import joinedload
 
 from . import audit
-from .casework import require_open
+from .casework import PURGED, lock_rows, require_not_purged, require_open
+from .clock import now_utc
+from .corrections import why_withdrawn
 from .extensions import db
 from .models import Document, DocumentContent, Dossier, User
 from .refusals import Refused
@@ -152,6 +155,36 @@ def attach(dossier: Dossier, *, name: str | None, content: bytes, actor: User) -
     return document
 
 
+def withdraw(document: Document, reason: str, actor: User) -> None:
+    """Withdraw a document attached by mistake (the wrong file, the wrong dossier): its
+    bytes and its name are deleted, at once and for good, also from a closed dossier;
+    the dossier keeps a line saying that a document of this type and size was withdrawn,
+    by whom, when and why (the reason is the dossier's, never the audit trail's)."""
+    dossier = document.dossier
+    require_not_purged(dossier)
+    if document.withdrawn_at is not None:
+        raise Refused(_l("This document is already withdrawn."))
+    reason = why_withdrawn(reason)
+    # As a note (casework.add_note): on a closed dossier a retention run may be purging,
+    # the locked row makes one wait for the other, and a purged dossier has no document.
+    if not lock_rows(Dossier, and_(Dossier.id == dossier.id, Dossier.purged_at.is_(None))):
+        raise Refused(PURGED)
+    document.withdrawal_reason = reason
+    document.withdrawn_at = now_utc()
+    document.withdrawn_by_id = actor.id
+    document.name = ""
+    store.remove([document.id])
+    audit.record(
+        "document.withdraw",
+        actor=actor,
+        object_type="document",
+        object_id=document.id,
+        dossier=dossier,
+        media_type=document.media_type,
+        size=document.size,
+    )
+
+
 def download(document: Document, actor: User) -> bytes:
     """The document's bytes; the read is recorded in the audit trail first."""
     audit.record(
@@ -168,6 +201,7 @@ def of_dossier(dossier: Dossier) -> list[Document]:
     return list(
         db.session.scalars(
             select(Document)
+            .options(joinedload(Document.uploaded_by), joinedload(Document.withdrawn_by))
             .where(Document.dossier_id == dossier.id)
             .order_by(Document.uploaded_at.desc(), Document.id.desc())
         )

@@ -87,6 +87,7 @@ ACTIONS = {
     "note.create": _l("Internal note added"),
     "document.add": _l("Document attached"),
     "document.download": _l("Document downloaded"),
+    "document.withdraw": _l("Document withdrawn"),
     "dossier.print": _l("Dossier printed"),
     "dossier.hand_over": _l("Dossier handed over"),
     "dossier.legal_hold": _l("Legal hold placed"),

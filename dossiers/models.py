@@ -664,9 +664,15 @@ class Document(Model):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now_utc)
+    # Set when an officer withdraws it (attached by mistake): its bytes and name are gone,
+    # the line stays, with who, when and why.
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     dossier: Mapped[Dossier] = relationship()
-    uploaded_by: Mapped[User] = relationship()
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
 
 
 class DocumentContent(Model):

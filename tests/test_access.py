@@ -66,6 +66,7 @@ EXPECTED = {
     "casework.withdraw_assessment": {OF},
     "casework.edit_measure": {OF},
     "casework.withdraw_measure": {OF},
+    "casework.withdraw_document": {OF},
     "events.index": {OF},
     "events.month": {OF},
     "events.new": {OF},

@@ -134,6 +134,7 @@ def test_nobody_but_officers_reaches_a_document_or_a_print(app, login, reference
     for path in (
         f"/dossiers/{reference}/documents/{document.id}",
         f"/dossiers/{reference}/documents/new",
+        f"/dossiers/{reference}/documents/{document.id}/withdraw",
         f"/dossiers/{reference}/print",
     ):
         response = session.get(path)
@@ -179,3 +180,64 @@ def test_the_printed_dossier_is_marked_restricted_with_who_printed_it_and_audite
         check=True,
     ).stdout.decode()
     assert "BEPERKTE VERSPREIDING" in dutch and "afgedrukt op" in dutch
+
+
+def test_a_document_attached_by_mistake_is_withdrawn_its_file_and_name_gone(app, login, reference):
+    session = login("officer")
+    upload(session, reference, PDF, "Piet Janssens psychiatric report.pdf")
+    [document] = stored(app)
+    url = f"/dossiers/{reference}/documents/{document.id}/withdraw"
+    form = session.get(url)
+    assert form.status_code == 200 and "Piet Janssens psychiatric report.pdf" in form.text
+
+    refused = session.post(url, data={"reason": " \u200b "})  # shows nothing: no reason
+    assert refused.status_code == 200
+    assert 'id="reason-error">This field is required.<' in refused.text
+    with app.app_context():
+        assert len(db.session.scalars(select(DocumentContent)).all()) == 1
+
+    done = session.post(
+        url, data={"reason": "Attached to the wrong dossier"}, follow_redirects=True
+    )
+    assert "Document withdrawn." in done.text
+    assert "Piet Janssens" not in done.text
+    documents_part = done.text[done.text.index('id="documents-heading"') :]
+    assert "A document" in documents_part and "Attached to the wrong dossier" in documents_part
+    timeline = done.text[done.text.index('id="timeline-heading"') :]
+    assert "Document withdrawn" in timeline
+    with app.app_context():
+        assert db.session.scalars(select(DocumentContent)).all() == []
+        [kept] = db.session.scalars(select(Document)).all()
+        assert kept.name == "" and kept.withdrawn_at is not None
+        assert kept.withdrawn_by.email == "officer@test.example"
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "document.withdraw")
+        ).one()
+        assert event.object_id == document.id
+        assert "wrong" not in event.detail and "Piet" not in event.detail
+    assert session.get(f"/dossiers/{reference}/documents/{document.id}").status_code == 404
+    assert session.get(url).status_code == 404  # withdrawn once
+
+
+def test_a_closed_dossiers_document_can_still_be_withdrawn(app, login):
+    from builders import officer
+
+    from dossiers import workflow
+    from dossiers.models import Dossier
+
+    with app.app_context():
+        reference = dossier_in(DossierState.MEASURES_DECIDED).reference
+    session = login("officer")
+    upload(session, reference, PDF, "wrong.pdf")
+    [document] = stored(app)
+    with app.app_context():
+        dossier = db.session.scalars(select(Dossier).where(Dossier.reference == reference)).one()
+        workflow.transition(dossier, "close", officer(), "Threat gone")
+        db.session.commit()
+    done = session.post(
+        f"/dossiers/{reference}/documents/{document.id}/withdraw",
+        data={"reason": "Not this dossier's"},
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(DocumentContent)).all() == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -460,11 +460,39 @@ def add_document(reference: str):
     return dossier_page("casework/document.html", dossier, form=form, accepted=documents.ACCEPTED)
 
 
+@bp.route("/documents/<int:document_id>/withdraw", methods=["GET", "POST"])
+def withdraw_document(reference: str, document_id: int):
+    """Withdraw a document attached by mistake, with its reason: its file and name go."""
+    dossier = load_dossier(reference, current_user)
+    attached = dossier_document(dossier, document_id)
+    if attached.withdrawn_at is not None:
+        abort(404)
+    form = WithdrawalForm()
+    if form.validate_on_submit() and commit(
+        lambda: documents.withdraw(attached, form.reason.data or "", current_user),
+        _("Document withdrawn."),
+        field=form.reason,
+        form=form,
+    ):
+        return redirect(
+            url_for("dossiers.detail", reference=dossier.reference, _anchor="documents-heading")
+        )
+    return dossier_page(
+        "casework/document_withdraw.html",
+        dossier,
+        form=form,
+        document=attached,
+        kind_of=documents.kind_of,
+    )
+
+
 @bp.get("/documents/<int:document_id>")
 def document(reference: str, document_id: int):
     """Download a document, as an attachment of the type its content is; audited."""
     dossier = load_dossier(reference, current_user)
     attached = dossier_document(dossier, document_id)
+    if attached.withdrawn_at is not None:  # its bytes are gone
+        abort(404)
     content = documents.download(attached, current_user)
     audit.commit_read()
     stem, extension = documents.download_name(attached)
