@@ -55,6 +55,11 @@ class Row:
     errors: list[str] = field(default_factory=list)
     candidates: list[Person] = field(default_factory=list)  # known persons it may be
 
+    @property
+    def offered(self) -> list[Person]:
+        """The known persons the preview shows for the line: none while it is wrong."""
+        return [] if self.errors else self.candidates
+
 
 @dataclass
 class Reading:
@@ -65,6 +70,11 @@ class Reading:
     def refused_first(self) -> list[Row]:
         """The lines to correct at the top of a long list, then the others in order."""
         return [r for r in self.rows if r.errors] + [r for r in self.rows if not r.errors]
+
+    @property
+    def shown_persons(self) -> list[Person]:
+        """Every known person the preview shows (their access report lists it)."""
+        return [] if self.error else [p for row in self.rows for p in row.offered]
 
     @property
     def ready(self) -> bool:

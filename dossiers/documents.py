@@ -157,22 +157,28 @@ def attach(dossier: Dossier, *, name: str | None, content: bytes, actor: User) -
 
 def withdraw(document: Document, reason: str, actor: User) -> None:
     """Withdraw a document attached by mistake (the wrong file, the wrong dossier): its
-    bytes and its name are deleted, at once and for good, also from a closed dossier;
+    bytes, name and hash are deleted, also from a closed dossier, not under legal hold;
     the dossier keeps a line saying that a document of this type and size was withdrawn,
     by whom, when and why (the reason is the dossier's, never the audit trail's)."""
     dossier = document.dossier
     require_not_purged(dossier)
-    if document.withdrawn_at is not None:
-        raise Refused(_l("This document is already withdrawn."))
     reason = why_withdrawn(reason)
     # As a note (casework.add_note): on a closed dossier a retention run may be purging,
-    # the locked row makes one wait for the other, and a purged dossier has no document.
+    # the locked row makes one wait for the other, and a purged dossier has no document;
+    # two officers withdrawing it at once, one after the other.
     if not lock_rows(Dossier, and_(Dossier.id == dossier.id, Dossier.purged_at.is_(None))):
         raise Refused(PURGED)
+    db.session.refresh(document)
+    db.session.refresh(dossier)
+    if document.withdrawn_at is not None:
+        raise Refused(_l("This document is already withdrawn."))
+    if dossier.legal_hold_at is not None:  # a hold keeps what the dossier holds
+        raise Refused(_l("This dossier is under legal hold: lift the hold first."))
     document.withdrawal_reason = reason
     document.withdrawn_at = now_utc()
     document.withdrawn_by_id = actor.id
-    document.name = ""
+    # The name may name someone, and the hash would confirm a file someone holds.
+    document.name = document.sha256 = ""
     store.remove([document.id])
     audit.record(
         "document.withdraw",

@@ -21,6 +21,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.core import UnboundField
 from wtforms.i18n import messages_path
 from wtforms.validators import (
     AnyOf,
@@ -113,8 +114,12 @@ class Form(FlaskForm):
         def bind_field(self, form, unbound_field, options):  # type: ignore[no-untyped-def]
             field_class = unbound_field.field_class
             if issubclass(field_class, StringField) and not issubclass(field_class, PasswordField):
-                filters = (_empty_if_nothing_shows, *unbound_field.kwargs.get("filters", ()))
-                return unbound_field.bind(form=form, filters=filters, **options)
+                args, kwargs = list(unbound_field.args), dict(unbound_field.kwargs)
+                if len(args) > 2:  # (label, validators, filters, ...) given in order
+                    args[2] = (_empty_if_nothing_shows, *args[2])
+                else:
+                    kwargs["filters"] = (_empty_if_nothing_shows, *kwargs.get("filters", ()))
+                unbound_field = UnboundField(field_class, *args, **kwargs)
             return super().bind_field(form, unbound_field, options)
 
         def get_translations(self, form):

@@ -255,3 +255,28 @@ def test_a_known_person_is_matched_whether_the_list_writes_their_accents_or_not(
     # "Jean-Noël Barrot" in the list is the known "Jean-Noel BARROT", not the longer name.
     assert "the same as Jean-Noel BARROT (FRANCE, Minister)" in preview.text
     assert "Marie Jean-Noël Barrot" not in preview.text
+
+
+def test_a_known_person_on_a_wrong_line_is_not_shown_nor_recorded_as_read(app, login, summit):
+    with app.app_context():
+        known = Person(name="Emmanuel Macron", function="Secret function", country="France")
+        db.session.add(known)
+        db.session.commit()
+        known_id = known.id
+    wrong = f"{HEADER}\nEmmanuel Macron,France,President,emperor,,"
+    preview = send(login("officer"), summit, wrong)
+    assert "Unknown category" in preview.text and "Secret function" not in preview.text
+    with app.app_context():
+        searched = db.session.scalars(
+            select(AuditEvent.object_id).where(AuditEvent.action == "person.search")
+        ).all()
+    assert known_id not in searched
+    shown = send(login("officer"), summit, LIST)
+    assert "Secret function" in shown.text  # a right line shows them: a read of them
+    with app.app_context():
+        assert (
+            known_id
+            in db.session.scalars(
+                select(AuditEvent.object_id).where(AuditEvent.action == "person.search")
+            ).all()
+        )

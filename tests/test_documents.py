@@ -3,6 +3,7 @@ judged from the content, every download and print audited."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import io
 import shutil
@@ -12,7 +13,7 @@ import warnings
 import pytest
 from builders import dossier_in
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dossiers.extensions import db
 from dossiers.models import AuditEvent, Document, DocumentContent, DossierState
@@ -241,3 +242,56 @@ def test_a_closed_dossiers_document_can_still_be_withdrawn(app, login):
     assert done.status_code == 302
     with app.app_context():
         assert db.session.scalars(select(DocumentContent)).all() == []
+
+
+def test_a_document_under_legal_hold_or_withdrawn_meanwhile_is_refused_and_kept(
+    app, login, reference
+):
+    from builders import officer
+
+    from dossiers import documents, retention
+    from dossiers.models import Dossier
+    from dossiers.refusals import Refused
+
+    session = login("officer")
+    upload(session, reference, PDF, "evidence.pdf")
+    [document] = stored(app)
+    with app.app_context():
+        dossier = db.session.scalars(select(Dossier).where(Dossier.reference == reference)).one()
+        retention.place_hold(dossier, "Court case 2026/7", officer())
+        db.session.commit()
+        dossier_id = dossier.id
+    refused = session.post(
+        f"/dossiers/{reference}/documents/{document.id}/withdraw",
+        data={"reason": "Not needed"},
+        follow_redirects=True,
+    )
+    assert "This dossier is under legal hold: lift the hold first." in refused.text
+    assert "evidence.pdf" in refused.text
+    with app.app_context():
+        assert len(db.session.scalars(select(DocumentContent)).all()) == 1
+        dossier = db.session.get(Dossier, dossier_id)
+        retention.lift_hold(dossier, "Case closed", officer())
+        db.session.commit()
+
+        # Another officer withdrew it after this one's copy was read: refused, their
+        # reason kept.
+        stale = db.session.get(Document, document.id)
+        assert stale.withdrawn_at is None and stale.dossier.purged_at is None  # read now
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            session.commit()  # the copy stays as read
+        finally:
+            session.expire_on_commit = True
+        with db.engine.begin() as other:
+            other.execute(
+                update(Document)
+                .where(Document.id == document.id)
+                .values(withdrawn_at=dt.datetime(2026, 1, 1), withdrawal_reason="First reason")
+            )
+        assert stale.withdrawn_at is None
+        with pytest.raises(Refused, match="already withdrawn"):
+            documents.withdraw(stale, "Second reason", officer())
+        db.session.rollback()
+        assert db.session.get(Document, document.id).withdrawal_reason == "First reason"

@@ -302,3 +302,32 @@ def test_dossier_filter_with_a_bad_year_shows_the_error(login):
 )
 def test_odd_urls_never_500(login, url):
     assert login("officer").get(url).status_code in (200, 400, 403, 404)
+
+
+def test_a_text_that_shows_nothing_is_no_text_in_every_text_field(app):
+    """Filters given by name or in order: the field still gets them, after this one."""
+    from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
+
+    from dossiers.forms import Form
+    from dossiers.labels import options
+
+    class Any(Form):
+        class Meta:
+            csrf = False
+
+        named = StringField("Named", filters=[str.upper])
+        ordered = TextAreaField("Ordered", [], [str.upper])
+        hidden = HiddenField()
+        secret = PasswordField()
+        choice = SelectField(choices=options([("\u200b", "nothing"), ("a", "a")]))
+
+    from werkzeug.datastructures import MultiDict
+
+    with app.test_request_context():
+        invisible = "\u200b\u2060 \u200d"
+        form = Any(MultiDict(dict.fromkeys(("named", "ordered", "hidden", "secret"), invisible)))
+        assert (form.named.data, form.ordered.data, form.hidden.data) == ("", "", "")
+        assert form.secret.data == invisible  # a password is never rewritten
+        form = Any(MultiDict({"named": "e\u0301\u200b", "ordered": "ab", "choice": "\u200b"}))
+        assert (form.named.data, form.ordered.data) == ("E\u0301\u200b", "AB")
+        assert form.choice.data == "\u200b"  # a choice is checked against its list

@@ -468,12 +468,13 @@ def withdraw_document(reference: str, document_id: int):
     if attached.withdrawn_at is not None:
         abort(404)
     form = WithdrawalForm()
-    if form.validate_on_submit() and commit(
-        lambda: documents.withdraw(attached, form.reason.data or "", current_user),
-        _("Document withdrawn."),
-        field=form.reason,
-        form=form,
-    ):
+    if form.validate_on_submit():
+        # Done or refused (withdrawn meanwhile, a hold, purged by a retention run), the
+        # dossier's page says so: after a refusal the document may be gone.
+        commit(
+            lambda: documents.withdraw(attached, form.reason.data or "", current_user),
+            _("Document withdrawn."),
+        )
         return redirect(
             url_for("dossiers.detail", reference=dossier.reference, _anchor="documents-heading")
         )

@@ -188,7 +188,7 @@ def new_delegation(event_id: int):
                         "success",
                     )
                     return redirect(url_for("events.detail", event_id=event.id))
-    if shown := [person for row in reading.rows for person in row.candidates] if reading else []:
+    if shown := reading.shown_persons if reading else []:
         # The preview shows each known person of a listed name with their function and
         # country: a search, read person by person.
         casework.record_search(shown, current_user, event_id=event.id)
