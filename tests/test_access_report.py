@@ -14,6 +14,7 @@ from conftest import plan_of
 from retention_builders import protected, run_on
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from test_delegations import summit  # noqa: F401 - the event fixture
 
 from dossiers import audit, casework
 from dossiers.extensions import db
@@ -331,24 +332,16 @@ def test_each_page_of_a_dossier_is_a_read_its_persons_report_lists(app, login):
     assert rows.count(read) == len(DOSSIER_PAGES) + 1
 
 
-def test_a_search_that_showed_a_person_is_in_their_report(app, login):
-    from dossiers.models import Event, EventKind
-
+def test_a_search_that_showed_a_person_is_in_their_report(
+    app,
+    login,
+    summit,  # noqa: F811
+):
     with app.app_context():
         theirs = with_person(new_dossier(), name="Jan Peeters")
         searched_from = new_dossier()
-        summit = Event(
-            name="European Council",
-            kind=EventKind.EUROPEAN_SUMMIT,
-            start_date=dt.date(2026, 6, 25),
-            end_date=dt.date(2026, 6, 26),
-            place="Brussels",
-            host="",
-        )
-        db.session.add(summit)
-        db.session.commit()
         person_id, reference = theirs.persons[0].id, searched_from.reference
-        summit_id = summit.id
+    summit_id = summit
     officer_session = login("officer")
     found = officer_session.get(f"/dossiers/{reference}/persons?q=Peeters")
     assert "Jan Peeters" in found.text
